@@ -1,0 +1,40 @@
+# Common chores. Every target installs what it needs into .venv first.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup test demo lint fmt bench contracts-check scan
+
+$(BIN)/replaykit: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $(BIN)/replaykit
+
+setup: $(BIN)/replaykit
+
+# the test command (README, .ci/run): lint, then the whole suite on 2 workers
+test: setup
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/python -m pytest -n 2 -q
+
+# the main job end to end on the offline sandbox: re-record into scratch, check contracts, diff, report
+demo: setup
+	REPLAYKIT_PYTHON=$(BIN)/python bash scripts/rerecord.sh --target sandbox
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src
+
+fmt: setup
+	$(BIN)/ruff format src tests benchmarks examples
+	$(BIN)/ruff check --fix src tests benchmarks examples
+
+contracts-check: setup
+	$(BIN)/replaykit contracts check
+
+scan: setup
+	$(BIN)/replaykit scan cassettes contracts
+
+bench: setup
+	$(BIN)/python benchmarks/run.py

@@ -1,0 +1,228 @@
+"""Bodies between wire bytes and their readable cassette form (JSON, events, text), and back.
+
+Decoding picks the most readable faithful form: parsed JSON, decoded AWS event stream messages, parsed SSE
+events, UTF-8 text; base64 only for bytes that are none of those. Encoding produces bytes the SDKs parse
+exactly as they parsed the recorded ones (CRCs recomputed, compact JSON as the providers send it).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip
+import json
+import zlib
+from typing import Any
+
+from replaykit.cassette.model import Body
+from replaykit.codecs import eventstream, sse
+from replaykit.errors import CodecError
+
+_JSON_TYPES = ("application/json", "application/x-amz-json-1.0", "application/x-amz-json-1.1", "text/json")
+_TEXT_TYPES = ("text/", "application/xml", "application/x-www-form-urlencoded", "application/javascript")
+_SPECIAL_HEADERS = (":event-type", ":exception-type", ":error-code", ":message-type")
+
+
+def decompress(raw: bytes, encoding: str) -> bytes | None:
+    """The decompressed body for gzip/deflate, or None when the encoding is not one we undo."""
+    enc = encoding.strip().lower()
+    try:
+        if enc in ("gzip", "x-gzip"):
+            return gzip.decompress(raw)
+        if enc == "deflate":
+            try:
+                return zlib.decompress(raw)
+            except zlib.error:
+                return zlib.decompress(raw, -zlib.MAX_WBITS)
+    except (OSError, zlib.error, EOFError):
+        return None
+    return None
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _pretty(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def _json_body(raw: bytes) -> tuple[Body, bool] | None:
+    try:
+        text = raw.decode("utf-8")
+        value = json.loads(text)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(value, (dict, list)):
+        return None
+    if _compact(value) == text:
+        return Body("json", value), True
+    if _pretty(value) == text.rstrip("\n") and not text.endswith("\n\n"):
+        return Body("json", value, "pretty"), _pretty(value) + ("\n" if text.endswith("\n") else "") == text
+    return Body("json", value), False
+
+
+def decode(raw: bytes | None, content_type: str, *, event_stream: bool = False, verbatim: bool = False
+           ) -> tuple[Body, bool]:
+    """Decode wire bytes to a Body; the flag says whether ``encode`` reproduces ``raw`` byte for byte.
+
+    ``verbatim`` keeps the exact bytes (text or base64) — S3 object data must come back checksum-identical.
+    """
+    if not raw:
+        return Body("empty"), True
+    ctype = content_type.split(";", 1)[0].strip().lower()
+    if verbatim:
+        return _verbatim(raw), True
+    if ctype == eventstream.CONTENT_TYPE or (event_stream and not ctype.startswith(("application/json", "text/"))):
+        try:
+            return Body("eventstream", [_message_to_dict(m) for m in eventstream.decode(raw)]), True
+        except CodecError:
+            pass  # not a valid stream after all: keep it as opaque bytes below
+    if ctype == sse.CONTENT_TYPE:
+        try:
+            return Body("sse", [_event_to_dict(e) for e in sse.decode(raw)]), False
+        except UnicodeDecodeError:
+            pass
+    if ctype in _JSON_TYPES or ctype.endswith("+json") or (not ctype and raw[:1] in (b"{", b"[")):
+        parsed = _json_body(raw)
+        if parsed is not None:
+            return parsed
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return Body("base64", base64.b64encode(raw).decode("ascii")), True
+    if ctype.startswith(_TEXT_TYPES) or _is_printable(text):
+        return Body("text", text), True
+    return Body("base64", base64.b64encode(raw).decode("ascii")), True
+
+
+def _verbatim(raw: bytes) -> Body:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return Body("base64", base64.b64encode(raw).decode("ascii"))
+    return Body("text", text) if _is_printable(text) else Body("base64", base64.b64encode(raw).decode("ascii"))
+
+
+def _is_printable(text: str) -> bool:
+    return all(c.isprintable() or c in "\r\n\t" for c in text)
+
+
+def encode(body: Body) -> bytes:
+    """The wire bytes of a Body."""
+    kind, value = body.kind, body.value
+    if kind == "empty" or value is None:
+        return b""
+    if kind == "json":
+        return (_pretty(value) if body.json_style == "pretty" else _compact(value)).encode("utf-8")
+    if kind == "text":
+        return str(value).encode("utf-8")
+    if kind == "base64":
+        try:
+            return base64.b64decode(value, validate=False)
+        except (binascii.Error, ValueError) as exc:
+            raise CodecError(f"body.base64 is not valid base64: {exc}") from exc
+    if kind == "eventstream":
+        return eventstream.encode([_dict_to_message(ev) for ev in value])
+    if kind == "sse":
+        return sse.encode([_dict_to_event(ev) for ev in value])
+    raise CodecError(f"unknown body kind {kind!r}")
+
+
+def _message_to_dict(msg: eventstream.Message) -> dict[str, Any]:
+    headers = dict(msg.headers)
+    out: dict[str, Any] = {}
+    for key in (":event-type", ":exception-type", ":error-code"):
+        if key in headers:
+            out["event"] = headers.pop(key)
+            if key != ":event-type":
+                out["event_header"] = key
+            break
+    out["type"] = headers.pop(":message-type", "event")
+    if headers:
+        out["headers"] = {
+            k: (base64.b64encode(v).decode("ascii") if isinstance(v, bytes) else v) for k, v in headers.items()
+        }
+    payload = msg.payload
+    if payload:
+        parsed = _json_body(payload)
+        if parsed is not None and parsed[1] and isinstance(parsed[0].value, dict):
+            value = parsed[0].value
+            inner = _decode_chunk_bytes(value.get("bytes"))
+            if inner is not None:
+                value = {
+                    ("bytes_json" if k == "bytes" else k): (inner if k == "bytes" else v) for k, v in value.items()
+                }
+            out["json"] = value
+        else:
+            try:
+                out["text"] = payload.decode("utf-8")
+            except UnicodeDecodeError:
+                out["base64"] = base64.b64encode(payload).decode("ascii")
+    return out
+
+
+def _decode_chunk_bytes(value: Any) -> Any:
+    """InvokeModelWithResponseStream chunks wrap the model's JSON in base64: unwrap when exact."""
+    if not isinstance(value, str):
+        return None
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    parsed = _json_body(raw)
+    if parsed is None or not parsed[1] or parsed[0].json_style:
+        return None
+    return parsed[0].value
+
+
+def _dict_to_message(ev: dict[str, Any]) -> eventstream.Message:
+    headers: dict[str, Any] = {}
+    if "event" in ev:
+        headers[ev.get("event_header", ":event-type")] = ev["event"]
+    headers.update(ev.get("headers") or {})
+    headers[":message-type"] = ev.get("type", "event")
+    if "json" in ev:
+        value = ev["json"]
+        if isinstance(value, dict) and "bytes_json" in value:
+            value = {
+                ("bytes" if k == "bytes_json" else k): (
+                    base64.b64encode(_compact(v).encode("utf-8")).decode("ascii") if k == "bytes_json" else v
+                )
+                for k, v in value.items()
+            }
+        payload = _compact(value).encode("utf-8")
+    elif "text" in ev:
+        payload = str(ev["text"]).encode("utf-8")
+    elif "base64" in ev:
+        payload = base64.b64decode(ev["base64"])
+    else:
+        payload = b""
+    return eventstream.Message(headers, payload)
+
+
+def _event_to_dict(ev: sse.Event) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if ev.event is not None:
+        out["event"] = ev.event
+    if ev.id is not None:
+        out["id"] = ev.id
+    if ev.retry is not None:
+        out["retry"] = ev.retry
+    data: Any = ev.data
+    if data[:1] in ("{", "["):
+        try:
+            parsed = json.loads(data)
+            if _compact(parsed) == data:
+                data = parsed
+        except ValueError:
+            pass
+    out["data"] = data
+    return out
+
+
+def _dict_to_event(ev: dict[str, Any]) -> sse.Event:
+    data = ev.get("data", "")
+    if not isinstance(data, str):
+        data = _compact(data)
+    return sse.Event(data=data, event=ev.get("event"), id=ev.get("id"), retry=ev.get("retry"))

@@ -1,0 +1,264 @@
+"""Cassette documents on disk ↔ decoded exchanges; reads replaykit, plain vcrpy v1, pydantic-ai and langchain forms.
+
+Writing is atomic (temp file, fsync, rename) so a crash leaves the old cassette or the new one, never half.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from replaykit.cassette import bodies
+from replaykit.cassette.model import Body, Exchange, Request, Response, content_type_of, header_value
+from replaykit.errors import CassetteError, CodecError
+
+FORMAT = 1
+_BODY_KEYS = ("json", "text", "base64", "eventstream", "sse")
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def read_document(path: str | Path) -> dict[str, Any]:
+    """Parse a cassette file (YAML, JSON, or gzip of either) into its document, with a precise error if corrupt."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise CassetteError("cassette not found", path=path) from exc
+    except OSError as exc:
+        raise CassetteError(f"cannot read cassette: {exc.strerror}", path=path) from exc
+    if path.suffix == ".gz":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise CassetteError(f"not a valid gzip file: {exc}", path=path) from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CassetteError(f"not UTF-8 text (byte {exc.start})", path=path) from exc
+    name = path.name[:-3] if path.suffix == ".gz" else path.name
+    if name.endswith(".json"):
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise CassetteError(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", path=path) from exc
+    else:
+        try:
+            doc = yaml.load(text, Loader=_Loader)  # noqa: S506 - CSafeLoader/SafeLoader only
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark
+            where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+            raise CassetteError(f"invalid YAML at {where}{exc.problem}", path=path) from exc
+        except yaml.YAMLError as exc:
+            raise CassetteError(f"invalid YAML: {exc}", path=path) from exc
+    if not isinstance(doc, dict):
+        raise CassetteError(f"expected a mapping at the top level, found {type(doc).__name__}", path=path)
+    return doc
+
+
+def document_exchanges(doc: dict[str, Any], path: str | Path | None = None) -> list[Exchange]:
+    """Decode the exchanges of a cassette document of any supported flavour."""
+    if "interactions" not in doc and "requests" in doc and "responses" in doc:
+        doc = {
+            "version": 1,
+            "interactions": [
+                {"request": q, "response": r} for q, r in zip(doc["requests"], doc["responses"], strict=False)
+            ],
+        }
+    version = doc.get("version", 1)
+    if version != 1:
+        raise CassetteError(f"unknown cassette version {version!r}; replaykit reads version 1", path=path)
+    meta = doc.get("replaykit") or {}
+    if meta and meta.get("format", FORMAT) > FORMAT:
+        raise CassetteError(
+            f"cassette format {meta.get('format')} is newer than this replaykit reads ({FORMAT})", path=path
+        )
+    interactions = doc.get("interactions")
+    if not isinstance(interactions, list):
+        raise CassetteError("`interactions` must be a list", path=path)
+    return [exchange_from_interaction(i, item, path) for i, item in enumerate(interactions)]
+
+
+def exchange_from_interaction(index: int, item: Any, path: str | Path | None = None) -> Exchange:
+    """One interaction mapping → Exchange, decoding legacy bodies on the way."""
+    from replaykit.providers import identify
+
+    try:
+        req_d, resp_d = item["request"], item["response"]
+        method = str(req_d["method"]).upper()
+        uri = str(req_d["uri"])
+        req_headers = _headers(req_d.get("headers"))
+        resp_headers = _headers(resp_d.get("headers"))
+        status = resp_d.get("status") or {}
+        code = int(status.get("code", resp_d.get("status_code", 200))) if isinstance(status, dict) else int(status)
+        reason = str(status.get("message", "")) if isinstance(status, dict) else ""
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CassetteError(
+            f"malformed interaction: missing or invalid {exc}", path=path, exchange_index=index
+        ) from exc
+    ident = identify(method, uri, header_value(req_headers, "x-amz-copy-source") is not None)
+    operation = item.get("operation") or ident.operation
+    try:
+        verbatim = ident.provider == "s3"
+        req_body = _body(req_d, req_headers, False, verbatim)
+        resp_body = _body(resp_d, resp_headers, ident.event_stream and 200 <= code < 300,
+                          verbatim and "xml" not in content_type_of(resp_headers))
+    except CodecError as exc:
+        raise CassetteError(str(exc), path=path, exchange_index=index, field="body") from exc
+    return Exchange(
+        index, operation, Request(method, uri, req_headers, req_body), Response(code, reason, resp_headers, resp_body)
+    )
+
+
+def _headers(raw: Any) -> dict[str, list[str]]:
+    if not raw:
+        return {}
+    out: dict[str, list[str]] = {}
+    for name, values in dict(raw).items():
+        vals = values if isinstance(values, list) else [values]
+        out[str(name)] = [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in vals]
+    return out
+
+
+def _body(part: dict[str, Any], headers: dict[str, list[str]], event_stream: bool, verbatim: bool = False) -> Body:
+    if "parsed_body" in part:  # pydantic-ai's serializer
+        return Body("json", part["parsed_body"])
+    raw = part.get("body")
+    if isinstance(raw, dict) and any(k in raw for k in _BODY_KEYS):
+        kind = next(k for k in _BODY_KEYS if k in raw)
+        return Body(kind, raw[kind], raw.get("json_style"))  # type: ignore[arg-type]
+    if isinstance(raw, dict):
+        raw = raw.get("string", raw.get("content"))
+    if raw is None or raw == {}:
+        return Body("empty")
+    data = raw if isinstance(raw, bytes) else str(raw).encode("utf-8")
+    encoding = header_value(headers, "content-encoding")
+    if encoding:
+        plain = bodies.decompress(data, encoding)
+        if plain is not None:
+            data = plain
+    body, _exact = bodies.decode(data, content_type_of(headers), event_stream=event_stream, verbatim=verbatim)
+    return body
+
+
+def body_to_doc(body: Body) -> dict[str, Any]:
+    """The cassette form of a body (``{}`` for empty)."""
+    if body.kind == "empty":
+        return {}
+    out: dict[str, Any] = {body.kind: body.value}
+    if body.json_style:
+        out["json_style"] = body.json_style
+    return out
+
+
+def exchange_to_doc(ex: Exchange) -> dict[str, Any]:
+    """The cassette form of an exchange, keys in reading order."""
+    return {
+        "operation": ex.operation,
+        "request": {
+            "method": ex.request.method,
+            "uri": ex.request.uri,
+            "headers": {k: ex.request.headers[k] for k in sorted(ex.request.headers, key=str.lower)},
+            "body": body_to_doc(ex.request.body),
+        },
+        "response": {
+            "status": {"code": ex.response.status, "message": ex.response.reason},
+            "headers": {k: ex.response.headers[k] for k in sorted(ex.response.headers, key=str.lower)},
+            "body": body_to_doc(ex.response.body),
+        },
+    }
+
+
+def make_document(exchanges: list[Exchange], meta: dict[str, Any]) -> dict[str, Any]:
+    """A complete cassette document."""
+    return {
+        "version": 1,
+        "replaykit": {"format": FORMAT, **meta},
+        "interactions": [exchange_to_doc(e) for e in exchanges],
+    }
+
+
+class _BlockStrDumper(_Dumper):  # type: ignore[misc,valid-type]
+    pass
+
+
+def _str_representer(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    # multi-line text (S3 XML, long prompts) as literal blocks so diffs stay line-by-line
+    if (
+        "\n" in data
+        and len(data) < 100_000
+        and all(c.isprintable() or c in "\n\t" for c in data)
+        and not data.startswith((" ", "\t"))
+        and "\t" not in data
+        and not any(line.endswith(" ") for line in data.split("\n"))
+    ):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data)
+
+
+_BlockStrDumper.add_representer(str, _str_representer)
+
+
+def dump_document(doc: dict[str, Any], path: str | Path) -> str:
+    """Serialise a document for ``path``'s format: block YAML with stable layout, or indented JSON."""
+    if str(path).endswith(".json"):
+        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return yaml.dump(
+        doc, Dumper=_BlockStrDumper, sort_keys=False, allow_unicode=True, width=120, default_flow_style=False
+    )
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write text to path via a temp file in the same directory, fsync, then rename over the old file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    try:
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def iter_cassettes(root: str | Path) -> Iterator[Path]:
+    """Cassette files under a directory (or the file itself), sorted for stable output."""
+    root = Path(root)
+    if root.is_file():
+        yield root
+        return
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and not p.name.startswith(".") and p.name.endswith((".yaml", ".yml", ".json", ".yaml.gz")):
+            yield p
+
+
+def load_exchanges(path: str | Path) -> list[Exchange]:
+    """All exchanges of one cassette file, decoded."""
+    return document_exchanges(read_document(path), path)
+
+
+def b64(data: bytes) -> str:
+    """Base64 text of bytes (helper for binary bodies)."""
+    return base64.b64encode(data).decode("ascii")

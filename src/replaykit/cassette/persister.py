@@ -1,0 +1,254 @@
+"""The vcrpy persister: readable, sanitized, scanned, atomically written cassettes; lazy decoding on load.
+
+vcrpy hands a persister ``(requests, responses)`` and asks for them back. Here they become decoded
+``Exchange`` objects on the way to disk, and come back as requests/responses whose bytes are only
+re-encoded when a test actually replays them.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vcr.persisters.filesystem import CassetteNotFoundError
+from vcr.request import Request as VcrRequest
+
+from replaykit.cassette import bodies
+from replaykit.cassette.format import document_exchanges, dump_document, make_document, read_document, write_atomic
+from replaykit.cassette.model import Body, Exchange, Request, Response, content_type_of, header_value
+from replaykit.errors import CassetteError, SecretFoundError
+from replaykit.providers import identify
+from replaykit.sanitize import Rules, normalise_header_values, scrub_exchange
+
+_CHECKSUM_PREFIXES = ("x-amz-checksum-", "content-md5")
+_HOP_HEADERS = ("transfer-encoding", "content-encoding")
+
+
+@dataclass
+class PersisterSettings:
+    """What the persister needs to know about the run that writes cassettes."""
+
+    rules: Rules = field(default_factory=Rules)
+    target: str = "unknown"
+    profile: str | None = None
+    scan: bool = True
+
+
+class RecordedRequest(VcrRequest):
+    """A vcrpy request loaded from a cassette; its body bytes are encoded only if someone asks."""
+
+    def __init__(self, exchange: Exchange) -> None:
+        self.exchange = exchange
+        self._encoded = False
+        headers = {k: ", ".join(v) for k, v in exchange.request.headers.items()}
+        super().__init__(exchange.request.method, exchange.request.uri, None, headers)
+
+    @property  # type: ignore[override]
+    def body(self) -> Any:
+        if not self._encoded:
+            self._body = bodies.encode(self.exchange.request.body) or None
+            self._encoded = True
+        return self._body
+
+    @body.setter
+    def body(self, value: Any) -> None:
+        if isinstance(value, str):
+            value = value.encode("utf-8")
+        self._body = value
+        self._encoded = getattr(self, "exchange", None) is not None and value is not None
+
+
+class LazyResponse(dict):  # type: ignore[type-arg]
+    """A vcrpy response dict whose headers and body are built from the decoded exchange on first access."""
+
+    def __init__(self, exchange: Exchange) -> None:
+        super().__init__(status={"code": exchange.response.status, "message": exchange.response.reason})
+        self.exchange = exchange
+
+    def __missing__(self, key: str) -> Any:
+        if key not in ("headers", "body"):
+            raise KeyError(key)
+        self._materialise()
+        return dict.__getitem__(self, key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in ("status", "headers", "body")
+
+    def _materialise(self) -> None:
+        resp = self.exchange.response
+        raw = bodies.encode(resp.body)
+        headers = {k: list(v) for k, v in resp.headers.items() if k.lower() not in _HOP_HEADERS}
+        if self.exchange.request.method != "HEAD" and resp.status not in (204, 304):
+            # the body was re-encoded from its readable form: Content-Length must describe these bytes
+            headers = {k: v for k, v in headers.items() if k.lower() != "content-length"}
+            headers["Content-Length"] = [str(len(raw))]
+        dict.__setitem__(self, "headers", headers)
+        dict.__setitem__(self, "body", {"string": raw})
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> LazyResponse:
+        return LazyResponse(self.exchange)
+
+
+def exchange_from_vcr(index: int, request: Any, response: dict[str, Any]) -> tuple[Exchange, bool]:
+    """Decode a freshly recorded vcrpy (request, response) into an Exchange; flag: body bytes preserved."""
+    if isinstance(request, RecordedRequest) and isinstance(response, LazyResponse):
+        return request.exchange, True
+    req_headers = normalise_header_values(request.headers)
+    ident = identify(request.method.upper(), request.uri, header_value(req_headers, "x-amz-copy-source") is not None)
+    # S3 object data must come back checksum-identical: keep its exact bytes
+    verbatim = ident.provider == "s3"
+    req_body, _ = bodies.decode(_as_bytes(request.body), content_type_of(req_headers), verbatim=verbatim)
+    resp_headers = normalise_header_values(response.get("headers") or {})
+    raw = _as_bytes((response.get("body") or {}).get("string"))
+    encoding = header_value(resp_headers, "content-encoding")
+    if encoding and raw:
+        plain = bodies.decompress(raw, encoding)
+        if plain is not None:
+            raw = plain
+            resp_headers = {k: v for k, v in resp_headers.items() if k.lower() != "content-encoding"}
+    status = response.get("status") or {}
+    code = int(status.get("code", 200))
+    resp_body, exact = bodies.decode(
+        raw,
+        content_type_of(resp_headers),
+        event_stream=ident.event_stream and 200 <= code < 300,
+        verbatim=verbatim and "xml" not in content_type_of(resp_headers),
+    )
+    if not exact:
+        # botocore >= 1.36 validates response checksums: a rewritten body must not carry the old one
+        resp_headers = {k: v for k, v in resp_headers.items() if not k.lower().startswith(_CHECKSUM_PREFIXES)}
+    return Exchange(
+        index,
+        ident.operation,
+        Request(request.method.upper(), request.uri, req_headers, req_body),
+        Response(code, str(status.get("message", "")), resp_headers, resp_body),
+    ), exact
+
+
+def _as_bytes(value: Any) -> bytes:
+    if value is None:
+        return b""
+    if hasattr(value, "read"):
+        pos = value.tell() if hasattr(value, "tell") else None
+        data = value.read()
+        if pos is not None:
+            value.seek(pos)
+        value = data
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, (list, tuple)):
+        return b"".join(_as_bytes(v) for v in value)
+    return bytes(value)
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for pkg in ("boto3", "botocore", "openai", "replaykit"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            continue
+    return out
+
+
+def lock_path(path: str | Path) -> Path:
+    """A lock file outside the repo for a cassette path, shared by xdist workers on this machine."""
+    digest = hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:16]
+    root = Path(tempfile.gettempdir()) / "replaykit-locks"
+    root.mkdir(exist_ok=True)
+    return root / f"{digest}.lock"
+
+
+class ReplaykitPersister:
+    """vcrpy persister writing readable cassettes (see docs/cassette-format.md)."""
+
+    def __init__(self, settings: PersisterSettings | None = None) -> None:
+        self.settings = settings or PersisterSettings()
+
+    def load_cassette(self, cassette_path: str | Path, serializer: Any = None) -> tuple[list[Any], list[Any]]:
+        """Load a cassette as lazy vcrpy requests/responses; a missing or empty file is 'not found'."""
+        path = Path(cassette_path)
+        if not path.is_file() or path.stat().st_size == 0:
+            raise CassetteNotFoundError()
+        exchanges = load_cached(path)
+        return [RecordedRequest(e) for e in exchanges], [LazyResponse(e) for e in exchanges]
+
+    def save_cassette(self, cassette_path: str | Path, cassette_dict: dict[str, Any], serializer: Any = None) -> None:
+        """Sanitize, scan and atomically write the cassette (merging with concurrent writers)."""
+        from filelock import FileLock
+
+        path = Path(cassette_path)
+        exchanges = self.to_exchanges(cassette_dict)
+        meta = {
+            "recorded_at": _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+            "target": self.settings.target,
+        }
+        if self.settings.profile:
+            meta["profile"] = self.settings.profile
+        meta["versions"] = _versions()
+        doc = make_document(exchanges, meta)
+        if self.settings.scan:
+            check_secrets(doc, path)
+        text = dump_document(doc, path)
+        with FileLock(str(lock_path(path))):
+            write_atomic(path, text)
+        remember(path, text.encode("utf-8"), exchanges)
+
+    def to_exchanges(self, cassette_dict: dict[str, Any]) -> list[Exchange]:
+        """Decoded, scrubbed exchanges of a vcrpy cassette dict."""
+        out = []
+        for i, (req, resp) in enumerate(zip(cassette_dict["requests"], cassette_dict["responses"], strict=True)):
+            ex, _ = exchange_from_vcr(i, req, resp)
+            if not (isinstance(req, RecordedRequest) and isinstance(resp, LazyResponse)):
+                ex = scrub_exchange(ex, self.settings.rules)
+            ex.index = i
+            out.append(ex)
+        return out
+
+
+def check_secrets(doc: dict[str, Any], path: Path) -> None:
+    """Refuse to write a document in which the scanner still finds a secret."""
+    try:
+        from replaykit.scanner import scan_cassette_data
+    except ImportError:  # scanner not installed in this build: sanitization still ran
+        return
+    findings = scan_cassette_data(doc, file=str(path))
+    if findings:
+        where = "; ".join(f"{f.location} ({f.rule}, {f.preview})" for f in findings[:5])
+        raise SecretFoundError(
+            f"refused to write {path}: {len(findings)} secret(s) survived sanitization at {where}. "
+            "Add a rule under [tool.replaykit.sanitize] or allow-list a placeholder.",
+            path=str(path),
+            findings=findings,
+        )
+
+
+# ---- parsed-cassette cache: a cassette's decoded form keyed by the sha256 of its bytes ----------------------
+
+_MEMO: dict[str, list[Exchange]] = {}
+
+
+def remember(path: Path, raw: bytes, exchanges: list[Exchange]) -> None:
+    """Keep the decoded form of bytes we just wrote, so reading them back costs a hash."""
+    _MEMO[hashlib.sha256(raw).hexdigest()] = exchanges
+
+
+def load_cached(path: Path) -> list[Exchange]:
+    """Decoded exchanges of a cassette, from the in-process memo when its bytes are known."""
+    raw = path.read_bytes()
+    digest = hashlib.sha256(raw).hexdigest()
+    hit = _MEMO.get(digest)
+    if hit is not None:
+        return [Exchange(e.index, e.operation, e.request, e.response) for e in hit]
+    exchanges = document_exchanges(read_document(path), path)
+    _MEMO[digest] = exchanges
+    return exchanges
+
+
+__all__ = ["Body", "CassetteError", "LazyResponse", "PersisterSettings", "RecordedRequest", "ReplaykitPersister"]

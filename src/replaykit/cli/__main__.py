@@ -1,0 +1,3 @@
+from replaykit.cli import main
+
+raise SystemExit(main())

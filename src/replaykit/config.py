@@ -1,0 +1,124 @@
+"""One frozen Config from ``[tool.replaykit]`` in pyproject.toml, environment variables and CLI options.
+
+Precedence (highest first): pytest command-line option > environment (``REPLAYKIT_*``) > pyproject > defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from replaykit.errors import ConfigError
+
+TARGETS = ("sandbox", "live")
+CONTRACT_MODES = ("check", "update", "off")
+
+
+@dataclass(frozen=True)
+class Models:
+    """Default model ids the fixtures and the contract suite use."""
+
+    bedrock: str = "anthropic.claude-3-haiku-20240307-v1:0"
+    bedrock_alt: str = "amazon.nova-micro-v1:0"
+    openai: str = "gpt-4o-mini"
+    embedding: str = "text-embedding-3-small"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything replaykit needs to know about a project."""
+
+    root: Path = Path(".")
+    cassette_dir: Path = Path("cassettes")
+    contracts_dir: Path = Path("contracts")
+    target: str = "sandbox"
+    region: str = "us-east-1"
+    sandbox_profile: str = "default"
+    contracts: str | None = None  # None: check when contracts exist
+    cost_limit: float | None = None
+    models: Models = field(default_factory=Models)
+    sanitize: dict[str, Any] = field(default_factory=dict)
+    volatile_fields: tuple[str, ...] = ()
+    drift: dict[str, Any] = field(default_factory=dict)
+    prices: Path | None = None
+
+    def with_options(self, **options: Any) -> Config:
+        """A copy with the given non-None options applied (validated)."""
+        clean = {k: v for k, v in options.items() if v is not None}
+        cfg = replace(self, **clean)
+        cfg.validate()
+        return cfg
+
+    def validate(self) -> None:
+        """Raise ConfigError for values outside their allowed set."""
+        if self.target not in TARGETS:
+            raise ConfigError(f"target {self.target!r} is not valid; valid targets are: {', '.join(TARGETS)}")
+        if self.contracts is not None and self.contracts not in CONTRACT_MODES:
+            raise ConfigError(
+                f"contracts mode {self.contracts!r} is not valid; valid modes are: {', '.join(CONTRACT_MODES)}"
+            )
+
+
+def find_pyproject(start: Path | None = None) -> Path | None:
+    """The nearest pyproject.toml at or above ``start`` (default: the working directory)."""
+    here = (start or Path.cwd()).resolve()
+    for directory in (here, *here.parents):
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(start: Path | None = None) -> Config:
+    """Read ``[tool.replaykit]`` (and REPLAYKIT_* environment variables) into a Config."""
+    pyproject = find_pyproject(start)
+    table: dict[str, Any] = {}
+    root = Path.cwd() if pyproject is None else pyproject.parent
+    if pyproject is not None:
+        try:
+            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{pyproject}: invalid TOML: {exc}") from exc
+        table = data.get("tool", {}).get("replaykit", {})
+    known = {
+        "cassette_dir",
+        "contracts_dir",
+        "target",
+        "region",
+        "sandbox_profile",
+        "contracts",
+        "cost_limit",
+        "models",
+        "sanitize",
+        "volatile_fields",
+        "drift",
+        "prices",
+    }
+    unknown = set(table) - known
+    if unknown:
+        raise ConfigError(
+            f"{pyproject}: unknown key(s) in [tool.replaykit]: {', '.join(sorted(unknown))}; "
+            f"known keys are: {', '.join(sorted(known))}"
+        )
+    env = os.environ
+    models = Models(**{k: v for k, v in table.get("models", {}).items() if k in Models.__dataclass_fields__})
+    cfg = Config(
+        root=root,
+        cassette_dir=root / env.get("REPLAYKIT_CASSETTE_DIR", table.get("cassette_dir", "cassettes")),
+        contracts_dir=root / table.get("contracts_dir", "contracts"),
+        target=env.get("REPLAYKIT_TARGET", table.get("target", "sandbox")),
+        region=env.get("REPLAYKIT_REGION", table.get("region", "us-east-1")),
+        sandbox_profile=env.get("REPLAYKIT_SANDBOX_PROFILE", table.get("sandbox_profile", "default")),
+        contracts=env.get("REPLAYKIT_CONTRACTS", table.get("contracts")),
+        cost_limit=float(table["cost_limit"]) if "cost_limit" in table else None,
+        models=models,
+        sanitize=dict(table.get("sanitize", {})),
+        volatile_fields=tuple(table.get("volatile_fields", ())),
+        drift=dict(table.get("drift", {})),
+        prices=root / table["prices"] if "prices" in table else None,
+    )
+    cfg.validate()
+    return cfg

@@ -1,0 +1,337 @@
+"""Scrub rules: what replaykit removes or replaces before an exchange can reach a cassette.
+
+Two layers. ``scrub_request`` runs on every request as vcrpy sees it (record *and* match time), so the
+canonical host, dropped signature noise and placeholders are identical on both sides of a match.
+``scrub_exchange`` runs on the decoded exchange just before it is written: every header, the URI, JSON at
+any depth (keys too), event stream payloads and headers, SSE data, base64-wrapped payloads and text bodies.
+The secret scanner then checks the result; a survivor refuses the write.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from replaykit.cassette.model import Body, Exchange
+from replaykit.providers import PLACEHOLDER_ACCOUNT, aws, openai, rewrite_to_canonical, s3, scrub_accounts
+
+REDACTED = "REDACTED"
+PLACEHOLDER_ACCESS_KEY_ID = "AKIAREDACTEDEXAMPLE"  # 19 chars: never matches the 20-char key id pattern
+PLACEHOLDER_OPENAI_KEY = "sk-REDACTED"
+
+# request headers that are pure noise (dates, invocation ids, telemetry) and are not stored at all
+DROP_REQUEST_HEADERS = frozenset(
+    h.lower()
+    for h in (
+        "X-Amz-Date",
+        "amz-sdk-invocation-id",
+        "amz-sdk-request",
+        "User-Agent",
+        "X-Amz-User-Agent",
+        "X-Amz-Content-SHA256",
+        "Expect",
+        "Content-Length",
+        "Transfer-Encoding",
+        "X-Amz-Decoded-Content-Length",
+        "X-Amz-Trailer",
+        "x-stainless-retry-count",
+        "x-stainless-read-timeout",
+        "x-stainless-os",
+        "x-stainless-arch",
+        "x-stainless-runtime",
+        "x-stainless-runtime-version",
+        "x-stainless-package-version",
+        "x-stainless-lang",
+        "x-stainless-async",
+        "x-stainless-raw-response",
+        "x-stainless-helper-method",
+        "Connection",
+        "Accept-Encoding",
+        "Host",
+    )
+)
+# headers whose whole value is a credential or an identity echo
+SECRET_HEADERS = frozenset(
+    h.lower()
+    for h in (
+        "Authorization",
+        "X-Amz-Security-Token",
+        "Cookie",
+        "Set-Cookie",
+        "OpenAI-Organization",
+        "OpenAI-Project",
+        "x-api-key",
+        "api-key",
+        "Proxy-Authorization",
+        "x-amz-server-side-encryption-customer-key",
+    )
+)
+SECRET_QUERY = frozenset(
+    q.lower()
+    for q in (
+        "X-Amz-Credential",
+        "X-Amz-Signature",
+        "X-Amz-Security-Token",
+        "AWSAccessKeyId",
+        "Signature",
+        "api_key",
+        "api-key",
+        "key",
+        "token",
+        "access_token",
+    )
+)
+SECRET_KEY_NAMES = re.compile(
+    r"(?i)^(?:aws_?)?(?:secret(?:_?access)?_?key|secretaccesskey|session_?token|sessiontoken|password|passwd|"
+    r"api_?key|apikey|access_?token|refresh_?token|client_?secret|private_?key|authorization)$"
+)
+
+# secret shapes scrubbed wherever they appear inside a string (prompts, error messages, URLs in bodies)
+_PATTERNS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
+    (
+        re.compile(r"-----BEGIN[A-Z ]*PRIVATE KEY-----[\s\S]*?-----END[A-Z ]*PRIVATE KEY-----"),
+        "-----BEGIN PRIVATE KEY-----REDACTED-----END PRIVATE KEY-----",
+    ),
+    (re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ABIA|ACCA)[A-Z2-7]{16}\b"), PLACEHOLDER_ACCESS_KEY_ID),
+    (re.compile(r"\bsk-ant-[A-Za-z0-9_-]{16,}"), "sk-ant-REDACTED"),
+    (re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{16,}"), PLACEHOLDER_OPENAI_KEY),
+    (
+        re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
+        "eyJREDACTED.eyJREDACTED.REDACTED",
+    ),
+    (re.compile(r"(?i)(\bBearer\s+)(?!REDACTED|sk-REDACTED)[A-Za-z0-9._~+/=-]{12,}"), r"\1REDACTED"),
+    (re.compile(r"(?i)(Signature=)[0-9a-f]{40,64}"), r"\1" + REDACTED),
+    (re.compile(r"(?i)(X-Amz-Signature=)[^&\s\"']+"), r"\1" + REDACTED),
+    (re.compile(r"(?i)(X-Amz-Security-Token=)[^&\s\"']+"), r"\1" + REDACTED),
+    (re.compile(r"(?i)((?:X-Amz-)?Credential=)[A-Z0-9]{16,}(?=/|%2F)"), r"\1" + PLACEHOLDER_ACCESS_KEY_ID),
+    (re.compile(r"\b(?:FwoGZXIvYXdz|IQoJb3JpZ2lu|IQoJ)[A-Za-z0-9/+=]{40,}"), REDACTED),
+    (
+        re.compile(
+            r"(?i)((?:aws_?secret_?access_?key|secret_?access_?key|SecretAccessKey|secretKey)"
+            r"[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])"
+        ),
+        r"\1" + REDACTED,
+    ),
+    (re.compile(r"(arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:)\d{12}(?=:)"), r"\g<1>" + PLACEHOLDER_ACCOUNT),
+]
+_B64 = re.compile(r"^[A-Za-z0-9+/]{16,}={0,2}$")
+
+
+@dataclass
+class Rules:
+    """User scrub rules from ``[tool.replaykit.sanitize]``: added to the built-in provider rules."""
+
+    headers: frozenset[str] = frozenset()
+    query: frozenset[str] = frozenset()
+    json_paths: tuple[str, ...] = ()
+    regex: tuple[tuple[re.Pattern[str], str], ...] = ()
+    host_map: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, cfg: dict[str, Any], host_map: dict[str, str] | None = None) -> Rules:
+        """Build rules from the ``sanitize`` table of the configuration."""
+        return cls(
+            headers=frozenset(h.lower() for h in cfg.get("headers", ())),
+            query=frozenset(q.lower() for q in cfg.get("query", ())),
+            json_paths=tuple(cfg.get("json_paths", ())),
+            regex=tuple((re.compile(r["pattern"]), r.get("replacement", REDACTED)) for r in cfg.get("regex", ())),
+            host_map=dict(host_map or {}),
+        )
+
+
+def scrub_string(text: str, rules: Rules | None = None) -> str:
+    """Replace every secret shape (and user regex) inside a string with its placeholder."""
+    if not text:
+        return text
+    for pattern, repl in _PATTERNS:
+        text = pattern.sub(repl, text)
+    if rules:
+        for pattern, repl in rules.regex:
+            text = pattern.sub(repl, text)
+    return text
+
+
+def _scrub_base64(text: str, rules: Rules | None) -> str:
+    if len(text) < 16 or not _B64.match(text):
+        return text
+    try:
+        inner = base64.b64decode(text, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return text
+    cleaned = scrub_string(inner, rules)
+    return text if cleaned == inner else base64.b64encode(cleaned.encode("utf-8")).decode("ascii")
+
+
+def scrub_value(value: Any, rules: Rules | None = None, path: str = "$") -> Any:
+    """Scrub a JSON value at any depth: strings, dict keys, secret-named fields, base64-wrapped text."""
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            new_key = scrub_string(key, rules) if isinstance(key, str) else key
+            child = f"{path}.{key}"
+            if isinstance(key, str) and SECRET_KEY_NAMES.match(key) and isinstance(item, str) and item:
+                out[new_key] = REDACTED
+            elif rules and _path_matches(child, rules.json_paths):
+                out[new_key] = _placeholder_like(item)
+            else:
+                out[new_key] = scrub_value(item, rules, child)
+        return out
+    if isinstance(value, list):
+        return [scrub_value(v, rules, f"{path}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, str):
+        return _scrub_base64(scrub_string(value, rules), rules)
+    return value
+
+
+def _placeholder_like(value: Any) -> Any:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return type(value)(0)
+    if isinstance(value, list):
+        return []
+    if isinstance(value, dict):
+        return {}
+    return REDACTED
+
+
+def _path_matches(path: str, patterns: tuple[str, ...]) -> bool:
+    if not patterns:
+        return False
+    plain = re.sub(r"\[\d+\]", "[*]", path)
+    return any(plain == ("$." + p.lstrip("$.") if not p.startswith("$") else p) for p in patterns)
+
+
+def scrub_uri(uri: str, rules: Rules | None = None) -> str:
+    """Canonical host, presigned/credential query parameters replaced, account ids scrubbed."""
+    if rules and rules.host_map:
+        uri = rewrite_to_canonical(uri, rules.host_map)
+    parts = urlsplit(uri)
+    secret = SECRET_QUERY | (rules.query if rules else frozenset())
+    if parts.query:
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        if any(k.lower() in secret or k.lower() == "x-amz-date" for k, _ in pairs):
+            pairs = [
+                (k, REDACTED if k.lower() in secret else ("19700101T000000Z" if k.lower() == "x-amz-date" else v))
+                for k, v in pairs
+            ]
+            parts = parts._replace(query=urlencode(pairs, safe="/:"))
+    path = scrub_accounts(parts.path) if "arn" in parts.path else parts.path
+    if "%3A" in path and "arn%3Aaws" in path:
+        path = re.sub(
+            r"(arn%3Aaws[a-z-]*%3A[a-z0-9-]+%3A[a-z0-9-]*%3A)\d{12}(?=%3A)", r"\g<1>" + PLACEHOLDER_ACCOUNT, path
+        )
+    return scrub_string(urlunsplit(parts._replace(path=path)), rules)
+
+
+def scrub_authorization(value: str) -> str:
+    """Keep what a SigV4 header says (scheme, region, service, signed headers), drop key, date and signature."""
+    m = re.match(
+        r"AWS4-HMAC-SHA256 Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request,\s*SignedHeaders=([^,]+)", value
+    )
+    if m:
+        region, service, signed = m.groups()
+        return (
+            f"AWS4-HMAC-SHA256 Credential={PLACEHOLDER_ACCESS_KEY_ID}/19700101/{region}/{service}/aws4_request, "
+            f"SignedHeaders={signed}, Signature={REDACTED}"
+        )
+    if value.lower().startswith("bearer "):
+        return "Bearer " + PLACEHOLDER_OPENAI_KEY
+    return REDACTED
+
+
+def scrub_headers(headers: dict[str, list[str]], *, request: bool, rules: Rules | None = None) -> dict[str, list[str]]:
+    """Drop noise headers (requests), replace credential headers, scrub secret shapes in the rest."""
+    extra = rules.headers if rules else frozenset()
+    out: dict[str, list[str]] = {}
+    for name, values in headers.items():
+        lname = name.lower()
+        if request and lname in DROP_REQUEST_HEADERS:
+            continue
+        if lname == "authorization":
+            out[name] = [scrub_authorization(v) for v in values]
+        elif lname in SECRET_HEADERS or lname in extra:
+            out[name] = [REDACTED for _ in values]
+        else:
+            out[name] = [scrub_string(v, rules) for v in values]
+    return out
+
+
+def normalise_header_values(headers: Any) -> dict[str, list[str]]:
+    """Header mapping with str names and lists of str values (botocore hands vcrpy bytes)."""
+    out: dict[str, list[str]] = {}
+    items = headers.items() if hasattr(headers, "items") else headers
+    for name, value in items:
+        values = value if isinstance(value, list) else [value]
+        key = name.decode("latin-1") if isinstance(name, bytes) else str(name)
+        out.setdefault(key, []).extend(v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in values)
+    return out
+
+
+def scrub_request(request: Any, rules: Rules | None = None) -> Any:
+    """The vcrpy ``before_record_request`` hook: canonical, credential-free request (a copy)."""
+    request = copy.copy(request)
+    headers = normalise_header_values(request.headers)
+    body = request.body
+    if hasattr(body, "read"):
+        # botocore hands file-like bodies (PutObject); vcrpy would store them as Python-specific YAML tags
+        body = body.read()
+        request.body = body
+    if isinstance(body, (bytes, bytearray)) and any(
+        k.lower() == "content-encoding" and "aws-chunked" in v[0] for k, v in headers.items()
+    ):
+        body = s3.decode_aws_chunked(bytes(body))
+        headers = {k: v for k, v in headers.items() if k.lower() != "content-encoding"}
+        request.body = body
+    request.uri = scrub_uri(request.uri, rules)
+    request.headers = {
+        k: v[0] if len(v) == 1 else ", ".join(v) for k, v in scrub_headers(headers, request=True, rules=rules).items()
+    }
+    return request
+
+
+def scrub_body(body: Body, rules: Rules | None = None) -> Body:
+    """Scrub a decoded body of any kind."""
+    if body.kind == "json":
+        return Body("json", scrub_value(body.value, rules), body.json_style)
+    if body.kind == "text":
+        return Body("text", scrub_string(body.value, rules))
+    if body.kind in ("eventstream", "sse"):
+        return Body(body.kind, [scrub_value(ev, rules) for ev in body.value])
+    return body
+
+
+def scrub_exchange(ex: Exchange, rules: Rules | None = None) -> Exchange:
+    """A fully scrubbed copy of an exchange, ready to be scanned and written."""
+    req, resp = ex.request, ex.response
+    new_req = type(req)(
+        req.method,
+        scrub_uri(req.uri, rules),
+        scrub_headers(req.headers, request=True, rules=rules),
+        scrub_body(req.body, rules),
+    )
+    new_resp = type(resp)(
+        resp.status, resp.reason, scrub_headers(resp.headers, request=False, rules=rules), scrub_body(resp.body, rules)
+    )
+    return Exchange(ex.index, ex.operation, new_req, new_resp)
+
+
+__all__ = [
+    "PLACEHOLDER_ACCESS_KEY_ID",
+    "PLACEHOLDER_OPENAI_KEY",
+    "REDACTED",
+    "Rules",
+    "scrub_exchange",
+    "scrub_request",
+    "scrub_string",
+    "scrub_value",
+    "scrub_uri",
+    "aws",
+    "openai",
+]
