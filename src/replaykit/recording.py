@@ -33,6 +33,14 @@ class Stats:
         """Count one replayed exchange."""
         self.replayed[cassette._keys[index].operation] += 1
 
+    def on_record(self, cassette: IndexedCassette, index: int) -> None:
+        """Count one recorded exchange."""
+        self.recorded[cassette._keys[index].operation] += 1
+
+    def on_write(self, path: Path) -> None:
+        """Remember a cassette written."""
+        self.written.add(str(path))
+
 
 @dataclass
 class Setup:
@@ -64,7 +72,9 @@ class Setup:
             request = scrub_request(request, rules)
             return user_hook(request) if user_hook else request
 
-        settings = PersisterSettings(rules=rules, target=self.target, profile=self.profile)
+        settings = PersisterSettings(
+            rules=rules, target=self.target, profile=self.profile, on_write=self.stats.on_write
+        )
         return {
             "persister": ReplaykitPersister(settings),
             "record_mode": RecordMode("new_episodes" if mode == "rewrite" else mode),
@@ -72,6 +82,7 @@ class Setup:
             "rules": rules,
             "ignore_fields": self.config.volatile_fields,
             "on_play": self._on_play,
+            "on_record": self.stats.on_record,
             **user,
         }
 

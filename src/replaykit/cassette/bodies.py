@@ -62,8 +62,9 @@ def _json_body(raw: bytes) -> tuple[Body, bool] | None:
     return Body("json", value), False
 
 
-def decode(raw: bytes | None, content_type: str, *, event_stream: bool = False, verbatim: bool = False
-           ) -> tuple[Body, bool]:
+def decode(
+    raw: bytes | None, content_type: str, *, event_stream: bool = False, verbatim: bool = False
+) -> tuple[Body, bool]:
     """Decode wire bytes to a Body; the flag says whether ``encode`` reproduces ``raw`` byte for byte.
 
     ``verbatim`` keeps the exact bytes (text or base64) — S3 object data must come back checksum-identical.

@@ -109,8 +109,12 @@ def exchange_from_interaction(index: int, item: Any, path: str | Path | None = N
     try:
         verbatim = ident.provider == "s3"
         req_body = _body(req_d, req_headers, False, verbatim)
-        resp_body = _body(resp_d, resp_headers, ident.event_stream and 200 <= code < 300,
-                          verbatim and "xml" not in content_type_of(resp_headers))
+        resp_body = _body(
+            resp_d,
+            resp_headers,
+            ident.event_stream and 200 <= code < 300,
+            verbatim and "xml" not in content_type_of(resp_headers),
+        )
     except CodecError as exc:
         raise CassetteError(str(exc), path=path, exchange_index=index, field="body") from exc
     return Exchange(

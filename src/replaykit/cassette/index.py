@@ -29,6 +29,7 @@ class IndexedCassette(Cassette):
         rules: Rules | None = None,
         ignore_fields: tuple[str, ...] = (),
         on_play: Any = None,
+        on_record: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -36,6 +37,7 @@ class IndexedCassette(Cassette):
         self.ignore_fields = tuple(ignore_fields)
         # called with (cassette, index) whenever an exchange is replayed: stats and contract checks hook in here
         self.on_play = on_play
+        self.on_record = on_record
         self._index: dict[RequestKey, list[int]] = collections.defaultdict(list)
         self._keys: list[RequestKey] = []
         self.misses: list[str] = []
@@ -105,6 +107,8 @@ class IndexedCassette(Cassette):
             return
         self._add(request, response)
         self.dirty = True
+        if self.on_record is not None:
+            self.on_record(self, len(self.data) - 1)
 
     def _candidates(self, request: Any) -> list[int]:
         key = getattr(request, "_replaykit_key", None)

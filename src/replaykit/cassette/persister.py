@@ -36,6 +36,7 @@ class PersisterSettings:
     target: str = "unknown"
     profile: str | None = None
     scan: bool = True
+    on_write: Any = None  # called with the path of every cassette written
 
 
 class RecordedRequest(VcrRequest):
@@ -199,6 +200,8 @@ class ReplaykitPersister:
         with FileLock(str(lock_path(path))):
             write_atomic(path, text)
         remember(path, text.encode("utf-8"), exchanges)
+        if self.settings.on_write is not None:
+            self.settings.on_write(path)
 
     def to_exchanges(self, cassette_dict: dict[str, Any]) -> list[Exchange]:
         """Decoded, scrubbed exchanges of a vcrpy cassette dict."""

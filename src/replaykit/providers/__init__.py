@@ -47,7 +47,7 @@ def identify(method: str, uri: str, copy_source: bool = False) -> Identity:
         query = _canonical_query(raw_query, frozenset())
         return Identity("openai", openai.operation(method, parts.path), path, query, openai.VOLATILE_REQUEST_FIELDS)
     if bedrock.HOST_RE.match(host):
-        op = bedrock.operation(method, path, raw_query)
+        op = bedrock.operation(method, parts.path or "/", raw_query)  # route on the quoted path: ARNs hold '/'
         name = op.split(".", 1)[1]
         return Identity(
             "bedrock-runtime",

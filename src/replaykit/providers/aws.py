@@ -80,19 +80,19 @@ def _compile(operation: str, method: str, request_uri: str, headers: frozenset[s
         keys.add(key)
         if eq:
             literals.append((key, value))
-    return _Route(operation, method, re.compile(f"^{regex}/?$"), frozenset(keys), tuple(literals), literal_len,
-                  headers)
+    return _Route(operation, method, re.compile(f"^{regex}/?$"), frozenset(keys), tuple(literals), literal_len, headers)
 
 
-def _required_headers(op: Any) -> frozenset[str]:
+def _required(op: Any, location: str) -> frozenset[str]:
+    """Wire names of the required input members bound to a location (header, querystring)."""
     shape = op.input_shape
     if shape is None:
         return frozenset()
     required = set(shape.required_members)
     return frozenset(
-        m.serialization["name"].lower()
+        m.serialization.get("name", name).lower() if location == "header" else m.serialization.get("name", name)
         for name, m in shape.members.items()
-        if name in required and m.serialization.get("location") == "header"
+        if name in required and m.serialization.get("location") == location
     )
 
 
@@ -103,15 +103,28 @@ def _routes(service: str) -> tuple[_Route, ...]:
     for name in model.operation_names:
         op = model.operation_model(name)
         http = op.http
-        routes.append(_compile(name, http.get("method", "POST"), http.get("requestUri", "/"), _required_headers(op)))
+        route = _compile(name, http.get("method", "POST"), http.get("requestUri", "/"), _required(op, "header"))
+        extra = _required(op, "querystring") - route.query_keys
+        if extra:
+            route = _Route(
+                route.operation,
+                route.method,
+                route.pattern,
+                route.query_keys | extra,
+                route.query_literals,
+                route.literal_len,
+                route.headers,
+            )
+        routes.append(route)
     # most specific first: more required query keys and headers, then longer literal path
     routes.sort(key=lambda r: (len(r.query_keys) + len(r.headers), r.literal_len), reverse=True)
     return tuple(routes)
 
 
 @cache
-def operation_name(service: str, method: str, path: str, query: str, headers: frozenset[str] = frozenset()
-                   ) -> str | None:
+def operation_name(
+    service: str, method: str, path: str, query: str, headers: frozenset[str] = frozenset()
+) -> str | None:
     """The botocore operation a request addresses, or None when no route of the service fits.
 
     ``headers`` are the lower-cased names of request headers that select an operation (S3's copy source).

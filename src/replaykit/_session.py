@@ -1,0 +1,54 @@
+"""Per-session state of the pytest plugin: the Setup, the lazily started sandbox, the client target."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import pytest
+
+from replaykit.clients import Target
+from replaykit.recording import Setup
+
+SETUP = pytest.StashKey[Setup]()
+SANDBOX = pytest.StashKey[Any]()
+
+
+def setup_of(config: pytest.Config) -> Setup:
+    """The session's Setup."""
+    return config.stash[SETUP]
+
+
+def target_for(config: pytest.Config) -> Target:
+    setup = setup_of(config)
+    cfg = setup.config
+    if setup.record_mode == "none":
+        return Target("replay", cfg.region)
+    if cfg.target == "live":
+        return Target("live", cfg.region)
+    endpoints = sandbox_for(config)
+    return Target("sandbox", cfg.region, endpoints.bedrock_runtime, endpoints.s3, endpoints.openai)
+
+
+def sandbox_for(config: pytest.Config) -> Any:
+    """Endpoints of the session sandbox, started once (lazily: replay never needs it)."""
+    setup = setup_of(config)
+    existing = config.stash.get(SANDBOX, None)
+    if existing is not None:
+        return existing.endpoints
+    from replaykit.providers import canonical_base
+    from replaykit.sandbox import running
+
+    stack = contextlib.ExitStack()
+    endpoints = stack.enter_context(running(profile=setup.config.sandbox_profile))
+    stack.endpoints = endpoints  # type: ignore[attr-defined]
+    config.stash[SANDBOX] = stack
+    region = setup.config.region
+    setup.host_map.update(
+        {
+            endpoints.openai: canonical_base("openai", region) + "/v1",
+            endpoints.bedrock_runtime: canonical_base("bedrock-runtime", region),
+            endpoints.s3: canonical_base("s3", region),
+        }
+    )
+    return endpoints

@@ -1,0 +1,65 @@
+"""Real SDK clients configured for a mode: replay (canonical endpoints, dummy credentials), sandbox or live."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from replaykit.errors import ConfigError
+
+# dummy credentials: botocore signs before sending, so replay needs *some* credentials (never written anywhere)
+REPLAY_AWS_KEY = "AKIAREPLAYDUMMY"
+REPLAY_AWS_SECRET = "replay-dummy-secret"
+REPLAY_OPENAI_KEY = "sk-replay-dummy"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where SDK clients send requests: None endpoints mean the providers' canonical ones."""
+
+    kind: str  # "replay" | "sandbox" | "live"
+    region: str = "us-east-1"
+    bedrock_endpoint: str | None = None
+    s3_endpoint: str | None = None
+    openai_base: str | None = None
+
+
+def boto3_client(service: str, target: Target, **kwargs: Any) -> Any:
+    """A boto3 client for the target (retries off: each attempt would be one more recorded exchange)."""
+    import boto3
+    from botocore.config import Config as BotoConfig
+
+    config = kwargs.pop("config", None) or BotoConfig(
+        retries={"max_attempts": 1, "mode": "standard"}, s3={"addressing_style": "auto"}
+    )
+    if target.kind == "live":
+        session = boto3.session.Session(region_name=target.region)
+        if session.get_credentials() is None:
+            raise ConfigError(
+                "live target: no AWS credentials found; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE"
+            )
+        return session.client(service, config=config, **kwargs)
+    endpoint = target.bedrock_endpoint if service == "bedrock-runtime" else target.s3_endpoint
+    session = boto3.session.Session(
+        aws_access_key_id=REPLAY_AWS_KEY, aws_secret_access_key=REPLAY_AWS_SECRET, region_name=target.region
+    )
+    if endpoint:
+        kwargs.setdefault("endpoint_url", endpoint)
+    return session.client(service, config=config, **kwargs)
+
+
+def openai_client(target: Target, *, async_: bool = False, **kwargs: Any) -> Any:
+    """An openai client (sync or async) for the target, with SDK retries off."""
+    import openai
+
+    cls = openai.AsyncOpenAI if async_ else openai.OpenAI
+    kwargs.setdefault("max_retries", 0)
+    if target.kind == "live":
+        key = os.environ.get("OPENAI_API_KEY")
+        if not key:
+            raise ConfigError("live target: OPENAI_API_KEY is not set")
+        return cls(api_key=key, **kwargs)
+    if target.openai_base:
+        kwargs.setdefault("base_url", target.openai_base)
+    return cls(api_key=REPLAY_OPENAI_KEY, **kwargs)

@@ -1,0 +1,116 @@
+"""The replaykit pytest plugin (entry point ``pytest11``), working with pytest-recording's ``--record-mode``.
+
+Precedence of settings: command-line option > ``REPLAYKIT_*`` environment > ``[tool.replaykit]`` > defaults.
+Tests that use a replaykit client fixture get pytest-recording's ``vcr`` marker automatically.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from replaykit._session import SANDBOX, SETUP
+from replaykit.config import CONTRACT_MODES, TARGETS, load_config
+from replaykit.recording import Setup, install
+
+CLIENT_FIXTURES = ("bedrock_runtime", "s3", "openai_client", "async_openai_client")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Register replaykit's options in their own group."""
+    group = parser.getgroup("replaykit")
+    group.addoption(
+        "--replaykit-target",
+        choices=TARGETS,
+        default=None,
+        help="where record mode sends requests: the offline sandbox (default) or the live providers",
+    )
+    group.addoption("--replaykit-cassette-dir", default=None, help="root directory of cassettes (default: cassettes/)")
+    group.addoption("--replaykit-sandbox-profile", default=None, help="API shape the sandbox serves (default: default)")
+    group.addoption(
+        "--replaykit-contracts",
+        choices=CONTRACT_MODES,
+        default=None,
+        help="validate exchanges against contracts/ (default: check when contracts exist)",
+    )
+    group.addoption("--replaykit-contracts-dir", default=None, help="contracts directory (default: contracts/)")
+    group.addoption(
+        "--replaykit-cost-limit",
+        type=float,
+        default=None,
+        help="USD: in record mode, stop live calls once the recorded usage would cost more",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Build the session Setup and register markers."""
+    config.addinivalue_line("markers", "replaykit_faults(*faults): inject faults into replayed exchanges")
+    config.addinivalue_line("markers", "replaykit_cost(level): expected live cost of a test: low, medium or high")
+    base = load_config(Path(str(config.rootpath)))
+    cassette_dir = config.getoption("--replaykit-cassette-dir")
+    contracts_dir = config.getoption("--replaykit-contracts-dir")
+    cfg = base.with_options(
+        target=config.getoption("--replaykit-target"),
+        cassette_dir=Path(cassette_dir).resolve() if cassette_dir else None,
+        contracts_dir=Path(contracts_dir).resolve() if contracts_dir else None,
+        sandbox_profile=config.getoption("--replaykit-sandbox-profile"),
+        contracts=config.getoption("--replaykit-contracts"),
+        cost_limit=config.getoption("--replaykit-cost-limit"),
+    )
+    mode = config.getoption("--record-mode", default=None) or "none"
+    setup = Setup(
+        cfg,
+        mode,
+        {},
+        cfg.target if mode != "none" else "replay",
+        cfg.sandbox_profile if cfg.target == "sandbox" else None,
+    )
+    config.stash[SETUP] = setup
+    from replaykit import _fixtures
+
+    config.pluginmanager.register(_fixtures, "replaykit-fixtures")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop the sandbox if this session started it."""
+    stack = config.stash.get(SANDBOX, None)
+    if stack is not None:
+        stack.close()
+
+
+def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
+    """pytest-recording's hook: make its VCR build replaykit cassettes."""
+    install(vcr, config.stash[SETUP])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Give tests that use a replaykit client fixture a cassette (pytest-recording's ``vcr`` marker)."""
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        if any(n in names for n in CLIENT_FIXTURES) and item.get_closest_marker("vcr") is None:
+            item.add_marker(pytest.mark.vcr)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """One short table: exchanges replayed/recorded per operation, the target, cassettes written."""
+    setup = config.stash.get(SETUP, None)
+    if setup is None:
+        return
+    stats = setup.stats
+    if not stats.replayed and not stats.recorded:
+        return
+    tr = terminalreporter
+    tr.section("replaykit")
+    tr.write_line(
+        f"mode: {setup.record_mode}   target: {setup.target}"
+        + (f" (profile {setup.profile})" if setup.profile and setup.target == "sandbox" else "")
+    )
+    ops = sorted(set(stats.replayed) | set(stats.recorded))
+    width = max(len(o) for o in ops)
+    tr.write_line(f"{'operation'.ljust(width)}  replayed  recorded")
+    for op in ops:
+        tr.write_line(f"{op.ljust(width)}  {stats.replayed[op]:>8}  {stats.recorded[op]:>8}")
+    if stats.written:
+        tr.write_line(f"cassettes written: {len(stats.written)}")
