@@ -53,7 +53,9 @@ class Setup:
     profile: str | None = None
     stats: Stats = field(default_factory=Stats)
     on_play: Callable[[IndexedCassette, int], None] | None = None
-    on_save: Callable[[IndexedCassette], None] | None = None
+    # fault injection and cost guard plug in here (see IndexedCassette.interceptor / before_live)
+    interceptor: Callable[[IndexedCassette, int, Any], Any] | None = None
+    before_live: Callable[[IndexedCassette, Any], None] | None = None
 
     @property
     def rules(self) -> Rules:
@@ -83,6 +85,8 @@ class Setup:
             "ignore_fields": self.config.volatile_fields,
             "on_play": self._on_play,
             "on_record": self.stats.on_record,
+            "interceptor": self.interceptor,
+            "before_live": self.before_live,
             **user,
         }
 

@@ -30,6 +30,8 @@ class IndexedCassette(Cassette):
         ignore_fields: tuple[str, ...] = (),
         on_play: Any = None,
         on_record: Any = None,
+        interceptor: Any = None,
+        before_live: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -38,6 +40,10 @@ class IndexedCassette(Cassette):
         # called with (cassette, index) whenever an exchange is replayed: stats and contract checks hook in here
         self.on_play = on_play
         self.on_record = on_record
+        # interceptor(cassette, index, response) -> response: fault injection swaps or breaks a replayed response
+        self.interceptor = interceptor
+        # before_live(cassette, request): may raise to refuse a request that would go to the real target (cost guard)
+        self.before_live = before_live
         self._index: dict[RequestKey, list[int]] = collections.defaultdict(list)
         self._keys: list[RequestKey] = []
         self.misses: list[str] = []
@@ -137,18 +143,29 @@ class IndexedCassette(Cassette):
         )
         if not ok and self.write_protected:
             self.misses.append(self.describe_miss(request))
+        elif not ok and self.before_live is not None:
+            self.before_live(self, request)
         return ok
 
     def play_response(self, request: Any) -> Any:
-        """The first unplayed response for the request, in recorded order."""
+        """The first unplayed response for the request, in recorded order.
+
+        An ``interceptor`` may answer instead (fault injection): an injected response or a raised transport
+        error does not consume the recorded exchange, so the SDK's retry gets it as it would from a provider.
+        """
         for index in self._candidates(request):
             if self.play_counts[index] == 0 or self.allow_playback_repeats:
+                response = self.data[index][1]
+                if self.interceptor is not None:
+                    injected = self.interceptor(self, index, response)
+                    if injected is not response:
+                        return injected
                 if self.play_counts[index] == 0 and index < self._loaded_count:
-                    self._played_interactions.append((self.data[index][0], self.data[index][1]))
+                    self._played_interactions.append((self.data[index][0], response))
                 self.play_counts[index] += 1
                 if self.on_play is not None:
                     self.on_play(self, index)
-                return self.data[index][1]
+                return response
         raise UnhandledHTTPRequestError(f"The cassette ({self._path!r}) doesn't contain the request ({request!r})")
 
     def _new_interactions(self) -> list[tuple[Any, Any]]:
