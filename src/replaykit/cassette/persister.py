@@ -193,11 +193,17 @@ class ReplaykitPersister:
         if self.settings.profile:
             meta["profile"] = self.settings.profile
         meta["versions"] = _versions()
-        doc = make_document(exchanges, meta)
         if self.settings.scan:
-            check_secrets(doc, path)
-        text = dump_document(doc, path)
+            check_secrets(make_document(exchanges, meta), path)
         with FileLock(str(lock_path(path))):
+            # another process (an xdist worker) may have written this cassette since we loaded it:
+            # keep its exchanges that we do not have, so parallel recording loses nothing
+            if path.is_file() and path.stat().st_size:
+                try:
+                    exchanges = merge_exchanges(exchanges, document_exchanges(read_document(path), path))
+                except CassetteError:
+                    pass  # an unreadable old file is replaced whole, never merged
+            text = dump_document(make_document(exchanges, meta), path)
             write_atomic(path, text)
         remember(path, text.encode("utf-8"), exchanges)
         if self.settings.on_write is not None:
@@ -213,6 +219,28 @@ class ReplaykitPersister:
             ex.index = i
             out.append(ex)
         return out
+
+
+def merge_exchanges(ours: list[Exchange], theirs: list[Exchange]) -> list[Exchange]:
+    """Ours, then those of theirs whose request no exchange of ours answers (multiset by match key)."""
+    from collections import Counter
+
+    from replaykit.cassette.matching import key_of_body
+
+    def key(e: Exchange) -> Any:
+        return key_of_body(e.request.method, e.request.uri, e.request.body)
+
+    have = Counter(key(e) for e in ours)
+    merged = list(ours)
+    for ex in theirs:
+        k = key(ex)
+        if have[k]:
+            have[k] -= 1
+        else:
+            merged.append(ex)
+    for i, ex in enumerate(merged):
+        ex.index = i
+    return merged
 
 
 def check_secrets(doc: dict[str, Any], path: Path) -> None:

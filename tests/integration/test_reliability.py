@@ -1,0 +1,77 @@
+"""Crash safety and parallel runs: SIGKILL mid-record never truncates a cassette; xdist workers lose nothing."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+from replaykit.cassette import load_exchanges
+
+CHILD = textwrap.dedent("""
+    import sys, httpx
+    from replaykit.config import Config
+    from replaykit.recording import use_cassette
+    base, path = sys.argv[1], sys.argv[2]
+    host_map = {base: "https://api.openai.com"}
+    round_ = 0
+    while True:
+        round_ += 1
+        with use_cassette(path, "all", config=Config(), host_map=host_map, target="sandbox"):
+            with httpx.Client() as client:
+                for i in range(150):
+                    client.post(base + "/v1/chat/completions",
+                                json={"model": "m", "messages": [{"role": "user", "content": f"{round_}-{i}" * 20}]})
+        print("saved", round_, flush=True)
+""")
+
+
+def test_sigkill_during_recording_never_leaves_a_truncated_cassette(tmp_path, echo_server):
+    script = tmp_path / "child.py"
+    script.write_text(CHILD)
+    path = tmp_path / "cassettes" / "big.yaml"
+    rng = random.Random(1234)
+    outcomes = {"absent": 0, "complete": 0}
+    for _trial in range(8):
+        proc = subprocess.Popen([sys.executable, str(script), echo_server, str(path)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        time.sleep(rng.uniform(0.6, 2.0))
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        if not path.exists():
+            outcomes["absent"] += 1
+            continue
+        exchanges = load_exchanges(path)  # raises CassetteError on a truncated or corrupt file
+        assert len(exchanges) >= 150
+        assert all(e.response.status == 200 and e.response.body.kind == "json" for e in exchanges)
+        outcomes["complete"] += 1
+    assert outcomes["complete"] >= 1, outcomes
+
+
+XDIST_TESTS = textwrap.dedent("""
+    import httpx, pytest
+
+    BASE = "{base}"
+
+    @pytest.mark.vcr
+    @pytest.mark.default_cassette("shared")
+    @pytest.mark.parametrize("n", range(6))
+    def test_post(n):
+        r = httpx.post(BASE + "/v1/embeddings", json={{"model": "e", "input": f"text {{n}}"}})
+        assert r.json()["echo"]["input"] == f"text {{n}}"
+""")
+
+
+def test_xdist_workers_sharing_a_cassette_lose_no_exchange(pytester, echo_server):
+    pytester.makepyfile(test_shared=XDIST_TESTS.format(base=echo_server))
+    recorded = pytester.runpytest_subprocess("-n", "2", "--record-mode=new_episodes", "-p", "no:randomly")
+    recorded.assert_outcomes(passed=6)
+    exchanges = load_exchanges(pytester.path / "cassettes" / "test_shared" / "shared.yaml")
+    inputs = sorted(e.request.body.value["input"] for e in exchanges)
+    assert inputs == [f"text {n}" for n in range(6)]
+    replayed = pytester.runpytest_subprocess("-n", "2", "--record-mode=none", "-p", "no:randomly")
+    replayed.assert_outcomes(passed=6)
