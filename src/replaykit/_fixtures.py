@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from replaykit import clients
-from replaykit._session import sandbox_for, setup_of, target_for
+from replaykit._session import contract_gate, exchanges_of, sandbox_for, setup_of, target_for
 from replaykit.config import Config
 
 
@@ -51,11 +51,9 @@ def openai_client(request: pytest.FixtureRequest) -> Any:
 
 
 @pytest.fixture
-async def async_openai_client(request: pytest.FixtureRequest) -> Any:
-    """An ``openai.AsyncOpenAI`` client for the current mode."""
-    client = clients.openai_client(target_for(request.config), async_=True)
-    yield client
-    await client.close()
+def async_openai_client(request: pytest.FixtureRequest) -> Any:
+    """An ``openai.AsyncOpenAI`` client for the current mode (a plain fixture: no async plugin required)."""
+    return clients.openai_client(target_for(request.config), async_=True)
 
 
 @pytest.fixture(autouse=True)
@@ -75,6 +73,12 @@ def _replaykit_guard(request: pytest.FixtureRequest) -> Iterator[None]:
     else:
         yield
     problems = list(dict.fromkeys(getattr(cassette, "misses", []) or []))
+    if cassette is not None and hasattr(cassette, "play_counts"):
+        # contracts: every exchange this test replayed or recorded, validated once per session
+        touched = [i for i in range(len(cassette.data)) if cassette.play_counts[i] or i >= cassette._loaded_count]
+        if touched:
+            gate = contract_gate(request.config)
+            problems.extend(gate.check(str(cassette._path), exchanges_of(cassette, touched)))
     if attempts:
         problems.append("replay mode blocked real network connections to: " + ", ".join(sorted(set(attempts))))
     if problems:

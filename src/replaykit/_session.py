@@ -12,6 +12,7 @@ from replaykit.recording import Setup
 
 SETUP = pytest.StashKey[Setup]()
 SANDBOX = pytest.StashKey[Any]()
+GATE = pytest.StashKey[Any]()
 
 
 def setup_of(config: pytest.Config) -> Setup:
@@ -52,3 +53,84 @@ def sandbox_for(config: pytest.Config) -> Any:
         }
     )
     return endpoints
+
+
+class ContractGate:
+    """Validates each replayed or recorded exchange once per session against its operation's contract."""
+
+    def __init__(self, contracts_dir: Any, mode: str | None) -> None:
+        from pathlib import Path
+
+        self.dir = Path(contracts_dir)
+        # default: check when the project has contracts; "update" re-infers them at session end
+        self.mode = mode or ("check" if self.dir.is_dir() and any(self.dir.rglob("*.json")) else "off")
+        self._store: Any = None
+        self._seen: set[tuple[str, int]] = set()
+        self.exchanges: list[Any] = []
+        self.checked = 0
+
+    def store(self) -> Any:
+        """The compiled contract store (built on first use)."""
+        if self._store is None:
+            from replaykit.contracts.validate import ContractStore
+
+            self._store = ContractStore(self.dir)
+        return self._store
+
+    def check(self, cassette_path: str, exchanges: list[Any]) -> list[str]:
+        """Violations (as messages) of exchanges not validated yet in this session."""
+        if self.mode == "off":
+            return []
+        fresh = []
+        for ex in exchanges:
+            key = (cassette_path, ex.index)
+            if key not in self._seen:
+                self._seen.add(key)
+                fresh.append(ex)
+        if self.mode == "update":
+            self.exchanges.extend(fresh)
+            return []
+        problems = []
+        store = self.store()
+        for ex in fresh:
+            if not store.exists(ex.operation):
+                continue
+            self.checked += 1
+            problems.extend(
+                str(v) for v in store.validate(ex, cassette=cassette_path) if getattr(v, "severity", "error") == "error"
+            )
+        return problems
+
+    def finish(self) -> list[Any]:
+        """In update mode, merge what the session saw into the contracts; returns changed files."""
+        if self.mode != "update" or not self.exchanges:
+            return []
+        from replaykit.contracts.infer import update_contracts
+
+        return update_contracts(self.exchanges, self.dir)
+
+
+def exchanges_of(cassette: Any, indices: Any) -> list[Any]:
+    """Decoded, sanitized exchanges of a live cassette (loaded ones as stored, recorded ones scrubbed)."""
+    from replaykit.cassette.persister import exchange_from_vcr
+    from replaykit.sanitize import scrub_exchange
+
+    out = []
+    for i in indices:
+        request, response = cassette.data[i]
+        ex, _ = exchange_from_vcr(i, request, response)
+        if i >= cassette._loaded_count:
+            ex = scrub_exchange(ex, cassette.rules)
+        ex.index = i
+        out.append(ex)
+    return out
+
+
+def contract_gate(config: pytest.Config) -> ContractGate:
+    """The session's contract gate."""
+    gate = config.stash.get(GATE, None)
+    if gate is None:
+        cfg = setup_of(config).config
+        gate = ContractGate(cfg.contracts_dir, cfg.contracts)
+        config.stash[GATE] = gate
+    return gate

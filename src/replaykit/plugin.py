@@ -73,6 +73,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(_fixtures, "replaykit-fixtures")
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In ``--replaykit-contracts=update`` mode, merge what the session saw into contracts/."""
+    from replaykit._session import GATE
+
+    gate = session.config.stash.get(GATE, None)
+    if gate is not None:
+        gate.finish()
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Stop the sandbox if this session started it."""
     stack = config.stash.get(SANDBOX, None)

@@ -215,13 +215,15 @@ def scrub_uri(uri: str, rules: Rules | None = None) -> str:
     parts = urlsplit(uri)
     secret = SECRET_QUERY | (rules.query if rules else frozenset())
     if parts.query:
+        # values are scrubbed decoded: a secret in a query value is percent-encoded on the wire
         pairs = parse_qsl(parts.query, keep_blank_values=True)
-        if any(k.lower() in secret or k.lower() == "x-amz-date" for k, _ in pairs):
-            pairs = [
-                (k, REDACTED if k.lower() in secret else ("19700101T000000Z" if k.lower() == "x-amz-date" else v))
-                for k, v in pairs
-            ]
-            parts = parts._replace(query=urlencode(pairs, safe="/:"))
+        cleaned = [
+            (k, REDACTED if k.lower() in secret else "19700101T000000Z" if k.lower() == "x-amz-date"
+             else scrub_string(v, rules))
+            for k, v in pairs
+        ]
+        if cleaned != pairs:
+            parts = parts._replace(query=urlencode(cleaned, safe="/:"))
     path = scrub_accounts(parts.path) if "arn" in parts.path else parts.path
     if "%3A" in path and "arn%3Aaws" in path:
         path = re.sub(

@@ -147,7 +147,8 @@ def _message_to_dict(msg: eventstream.Message) -> dict[str, Any]:
     payload = msg.payload
     if payload:
         parsed = _json_body(payload)
-        if parsed is not None and parsed[1] and isinstance(parsed[0].value, dict):
+        # semantic JSON is enough here: botocore json-parses every payload, so compact re-encoding is faithful
+        if parsed is not None and isinstance(parsed[0].value, dict):
             value = parsed[0].value
             inner = _decode_chunk_bytes(value.get("bytes"))
             if inner is not None:
@@ -172,7 +173,7 @@ def _decode_chunk_bytes(value: Any) -> Any:
     except (binascii.Error, ValueError):
         return None
     parsed = _json_body(raw)
-    if parsed is None or not parsed[1] or parsed[0].json_style:
+    if parsed is None:
         return None
     return parsed[0].value
 
