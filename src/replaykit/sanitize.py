@@ -141,7 +141,8 @@ class Rules:
             query=frozenset(q.lower() for q in cfg.get("query", ())),
             json_paths=tuple(cfg.get("json_paths", ())),
             regex=tuple((re.compile(r["pattern"]), r.get("replacement", REDACTED)) for r in cfg.get("regex", ())),
-            host_map=dict(host_map or {}),
+            # the live dict, not a copy: the plugin fills it when the sandbox starts, after cassettes exist
+            host_map=host_map if host_map is not None else {},
         )
 
 

@@ -1,0 +1,118 @@
+"""The pytest plugin in real pytest sessions (pytester): record against the sandbox, replay offline, fail loudly."""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+CHAT = '''
+import pytest
+
+def test_chat(openai_client):
+    r = openai_client.chat.completions.create(model="gpt-4o-mini",
+                                              messages=[{"role": "user", "content": "PROMPT"}])
+    assert r.choices[0].message.content
+'''
+
+SWALLOW = '''
+def test_swallowed(bedrock_runtime):
+    try:
+        bedrock_runtime.converse(modelId="anthropic.claude-3-haiku-20240307-v1:0",
+                                 messages=[{"role": "user", "content": [{"text": "a different prompt"}]}])
+    except Exception:
+        pass  # user code with a broad except must not hide the miss
+'''
+
+NETWORK = '''
+import socket
+import pytest
+
+@pytest.mark.vcr
+def test_raw_socket():
+    try:
+        socket.create_connection(("127.0.0.1", 9), timeout=1)
+    except OSError:
+        pass
+'''
+
+
+def _record_and_replay(pytester, source: str, name: str = "test_mod") -> None:
+    pytester.makepyfile(**{name: source})
+    pytester.runpytest_subprocess("--record-mode=once", "-p", "no:randomly").assert_outcomes(passed=1)
+
+
+def test_record_then_replay_offline(pytester):
+    _record_and_replay(pytester, CHAT.replace("PROMPT", "hello"))
+    cassette = pytester.path / "cassettes" / "test_mod" / "test_chat.yaml"
+    text = cassette.read_text()
+    assert "https://api.openai.com/v1/chat/completions" in text and "127.0.0.1" not in text
+    assert "target: sandbox" in text
+    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*replaykit*", "*openai.chat.completions*1*0*"])
+
+
+def test_unmatched_request_shows_closest_exchange_and_json_path(pytester):
+    _record_and_replay(pytester, CHAT.replace("PROMPT", "hello"))
+    pytester.makepyfile(test_mod=CHAT.replace("PROMPT", "goodbye"))
+    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result.assert_outcomes(failed=1, errors=1)
+    result.stdout.fnmatch_lines([
+        "*has no unplayed exchange for openai.chat.completions POST /v1/chat/completions*",
+        "*closest: exchange #0*",
+        "*differs at body $.messages?0?.content: recorded 'hello', sent 'goodbye'*",
+    ])
+
+
+def test_swallowed_miss_still_fails_the_test(pytester):
+    pytester.makepyfile(test_swallow=SWALLOW)
+    (pytester.path / "cassettes" / "test_swallow").mkdir(parents=True)
+    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*has no unplayed exchange for bedrock-runtime.Converse*"])
+
+
+def test_replay_blocks_real_sockets_with_a_clear_message(pytester):
+    pytester.makepyfile(test_net=NETWORK)
+    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*replay mode blocked real network connections to: 127.0.0.1:9*"])
+
+
+def test_pyproject_config_moves_cassettes(pytester):
+    pytester.makepyprojecttoml('[tool.replaykit]\ncassette_dir = "recordings"\n')
+    _record_and_replay(pytester, CHAT.replace("PROMPT", "hello"))
+    assert (pytester.path / "recordings" / "test_mod" / "test_chat.yaml").is_file()
+
+
+def test_unknown_config_key_is_a_clear_usage_error(pytester):
+    pytester.makepyprojecttoml('[tool.replaykit]\ncasette_dir = "typo"\n')
+    pytester.makepyfile(test_x="def test_x():\n    pass\n")
+    result = pytester.runpytest_subprocess()
+    assert result.ret != 0
+    result.stderr.fnmatch_lines(["*unknown key?s? in ?tool.replaykit?: casette_dir*"])
+
+
+VOLATILE = re.compile(r"^\s*(- )?(recorded_at|Date|date|x-amzn-RequestId|x-request-id|openai-processing-ms|id|created"
+                      r"|p|latencyMs|x-ratelimit-[a-z-]+|- [A-Za-z0-9 ,:+-]+GMT|- '?[0-9a-f-]{36}'?|- (?:chatcmpl|req|resp|msg)[-_]\S+|"
+                      r"- '?\d+'?)\b")
+
+
+def test_rerecording_unchanged_traffic_changes_only_volatile_values(pytester):
+    source = CHAT.replace("PROMPT", "stable") + '''
+def test_stream(bedrock_runtime):
+    out = bedrock_runtime.converse_stream(modelId="anthropic.claude-3-haiku-20240307-v1:0",
+                                          messages=[{"role": "user", "content": [{"text": "hi"}]}])
+    assert list(out["stream"])
+'''
+    pytester.makepyfile(test_mod=source)
+    pytester.runpytest_subprocess("--record-mode=once", "-p", "no:randomly").assert_outcomes(passed=2)
+    files = sorted((pytester.path / "cassettes").rglob("*.yaml"))
+    first = {p: p.read_text() for p in files}
+    pytester.runpytest_subprocess("--record-mode=rewrite", "-p", "no:randomly").assert_outcomes(passed=2)
+    for path, before in first.items():
+        after = path.read_text()
+        changed = [line for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+                   if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+        offending = [line for line in changed if not VOLATILE.match(line[1:])]
+        assert not offending, f"{path.name}: non-volatile lines changed: {offending[:6]}"
