@@ -94,7 +94,8 @@ def test_unknown_config_key_is_a_clear_usage_error(pytester):
 
 
 VOLATILE = re.compile(r"^\s*(- )?(recorded_at|Date|date|x-amzn-RequestId|x-request-id|openai-processing-ms|id|created"
-                      r"|p|latencyMs|x-ratelimit-[a-z-]+|- [A-Za-z0-9 ,:+-]+GMT|- '?[0-9a-f-]{36}'?|- (?:chatcmpl|req|resp|msg)[-_]\S+|"
+                      r"|p|latencyMs|x-ratelimit-[a-z-]+|- [A-Za-z0-9 ,:+-]+GMT|- '?[0-9a-f-]{36}'?"
+                      r"|- (?:chatcmpl|req|resp|msg)[-_]\S+|"
                       r"- '?\d+'?)\b")
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from replaykit.cassette import bodies
+from replaykit.cassette import bodies, cache
 from replaykit.cassette.model import Body, Exchange, Request, Response, content_type_of, header_value
 from replaykit.errors import CassetteError, CodecError
 
@@ -27,7 +27,10 @@ _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def read_document(path: str | Path) -> dict[str, Any]:
-    """Parse a cassette file (YAML, JSON, or gzip of either) into its document, with a precise error if corrupt."""
+    """Parse a cassette file (YAML, JSON, or gzip of either) into its document, with a precise error if corrupt.
+
+    YAML documents come from the parsed-cassette cache when these exact bytes were parsed (or written) before.
+    """
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -35,6 +38,19 @@ def read_document(path: str | Path) -> dict[str, Any]:
         raise CassetteError("cassette not found", path=path) from exc
     except OSError as exc:
         raise CassetteError(f"cannot read cassette: {exc.strerror}", path=path) from exc
+    return parse_document(path, raw)
+
+
+def parse_document(path: Path, raw: bytes, key: str | None = None) -> dict[str, Any]:
+    """The document of a cassette's bytes (``path`` names the format); ``key``: their cache key, if known."""
+    name = path.name[:-3] if path.suffix == ".gz" else path.name
+    # JSON parses about as fast as the cache loads: only YAML is worth an entry
+    cached = not name.endswith(".json") and len(raw) >= cache.MIN_BYTES
+    if cached:
+        key = key or cache.digest(raw)
+        doc = cache.load(key, path)
+        if isinstance(doc, dict):
+            return doc
     if path.suffix == ".gz":
         try:
             raw = gzip.decompress(raw)
@@ -44,23 +60,27 @@ def read_document(path: str | Path) -> dict[str, Any]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise CassetteError(f"not UTF-8 text (byte {exc.start})", path=path) from exc
-    name = path.name[:-3] if path.suffix == ".gz" else path.name
-    if name.endswith(".json"):
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise CassetteError(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", path=path) from exc
-    else:
-        try:
-            doc = yaml.load(text, Loader=_Loader)  # noqa: S506 - CSafeLoader/SafeLoader only
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark
-            where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-            raise CassetteError(f"invalid YAML at {where}{exc.problem}", path=path) from exc
-        except yaml.YAMLError as exc:
-            raise CassetteError(f"invalid YAML: {exc}", path=path) from exc
+    with cache.paused_gc():
+        if name.endswith(".json"):
+            try:
+                doc = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise CassetteError(
+                    f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", path=path
+                ) from exc
+        else:
+            try:
+                doc = yaml.load(text, Loader=_Loader)  # noqa: S506 - CSafeLoader/SafeLoader only
+            except yaml.MarkedYAMLError as exc:
+                mark = exc.problem_mark
+                where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+                raise CassetteError(f"invalid YAML at {where}{exc.problem}", path=path) from exc
+            except yaml.YAMLError as exc:
+                raise CassetteError(f"invalid YAML: {exc}", path=path) from exc
     if not isinstance(doc, dict):
         raise CassetteError(f"expected a mapping at the top level, found {type(doc).__name__}", path=path)
+    if cached and key is not None:
+        cache.store(key, doc, path)
     return doc
 
 
@@ -89,8 +109,6 @@ def document_exchanges(doc: dict[str, Any], path: str | Path | None = None) -> l
 
 def exchange_from_interaction(index: int, item: Any, path: str | Path | None = None) -> Exchange:
     """One interaction mapping → Exchange, decoding legacy bodies on the way."""
-    from replaykit.providers import identify
-
     try:
         req_d, resp_d = item["request"], item["response"]
         method = str(req_d["method"]).upper()
@@ -104,19 +122,29 @@ def exchange_from_interaction(index: int, item: Any, path: str | Path | None = N
         raise CassetteError(
             f"malformed interaction: missing or invalid {exc}", path=path, exchange_index=index
         ) from exc
-    ident = identify(method, uri, header_value(req_headers, "x-amz-copy-source") is not None)
-    operation = item.get("operation") or ident.operation
-    try:
-        verbatim = ident.provider == "s3"
-        req_body = _body(req_d, req_headers, False, verbatim)
-        resp_body = _body(
-            resp_d,
-            resp_headers,
-            ident.event_stream and 200 <= code < 300,
-            verbatim and "xml" not in content_type_of(resp_headers),
-        )
-    except CodecError as exc:
-        raise CassetteError(str(exc), path=path, exchange_index=index, field="body") from exc
+    operation = item.get("operation")
+    req_body = _decoded_body(req_d)
+    resp_body = _decoded_body(resp_d)
+    # replaykit's own cassettes name the operation and store decoded bodies: identifying the request (and so
+    # knowing whether a raw body is an event stream or S3 data) is only needed for other flavours
+    if not operation or req_body is None or resp_body is None:
+        from replaykit.providers import identify
+
+        ident = identify(method, uri, header_value(req_headers, "x-amz-copy-source") is not None)
+        operation = operation or ident.operation
+        try:
+            verbatim = ident.provider == "s3"
+            if req_body is None:
+                req_body = _raw_body(req_d, req_headers, False, verbatim)
+            if resp_body is None:
+                resp_body = _raw_body(
+                    resp_d,
+                    resp_headers,
+                    ident.event_stream and 200 <= code < 300,
+                    verbatim and "xml" not in content_type_of(resp_headers),
+                )
+        except CodecError as exc:
+            raise CassetteError(str(exc), path=path, exchange_index=index, field="body") from exc
     return Exchange(
         index, operation, Request(method, uri, req_headers, req_body), Response(code, reason, resp_headers, resp_body)
     )
@@ -126,19 +154,34 @@ def _headers(raw: Any) -> dict[str, list[str]]:
     if not raw:
         return {}
     out: dict[str, list[str]] = {}
-    for name, values in dict(raw).items():
+    for name, values in raw.items() if isinstance(raw, dict) else dict(raw).items():
+        if type(values) is list and all(type(v) is str for v in values):
+            out[str(name)] = list(values)  # the stored form already: copy, do not convert
+            continue
         vals = values if isinstance(values, list) else [values]
         out[str(name)] = [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in vals]
     return out
 
 
-def _body(part: dict[str, Any], headers: dict[str, list[str]], event_stream: bool, verbatim: bool = False) -> Body:
+def _decoded_body(part: dict[str, Any]) -> Body | None:
+    """The body when the cassette stores it decoded (replaykit, pydantic-ai) or empty; None for raw bytes."""
     if "parsed_body" in part:  # pydantic-ai's serializer
         return Body("json", part["parsed_body"])
     raw = part.get("body")
-    if isinstance(raw, dict) and any(k in raw for k in _BODY_KEYS):
-        kind = next(k for k in _BODY_KEYS if k in raw)
-        return Body(kind, raw[kind], raw.get("json_style"))  # type: ignore[arg-type]
+    if isinstance(raw, dict):
+        if not raw:
+            return Body("empty")
+        for kind in _BODY_KEYS:
+            if kind in raw:
+                return Body(kind, raw[kind], raw.get("json_style"))  # type: ignore[arg-type]
+        raw = raw.get("string", raw.get("content"))
+    if raw is None or raw == {}:
+        return Body("empty")
+    return None
+
+
+def _raw_body(part: dict[str, Any], headers: dict[str, list[str]], event_stream: bool, verbatim: bool) -> Body:
+    raw = part.get("body")
     if isinstance(raw, dict):
         raw = raw.get("string", raw.get("content"))
     if raw is None or raw == {}:
@@ -211,23 +254,35 @@ def _str_representer(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
 _BlockStrDumper.add_representer(str, _str_representer)
 
 
+# the last YAML text dump_document produced and the cache entry of its document: write_atomic stores the entry
+# when it writes that very text, so a cassette is cached as it is written and its first load is not a YAML parse
+_last_dump: tuple[str, bytes] | None = None
+
+
 def dump_document(doc: dict[str, Any], path: str | Path) -> str:
     """Serialise a document for ``path``'s format: block YAML with stable layout, or indented JSON."""
+    global _last_dump
     if str(path).endswith(".json"):
         return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-    return yaml.dump(
-        doc, Dumper=_BlockStrDumper, sort_keys=False, allow_unicode=True, width=120, default_flow_style=False
-    )
+    with cache.paused_gc():
+        text = yaml.dump(
+            doc, Dumper=_BlockStrDumper, sort_keys=False, allow_unicode=True, width=120, default_flow_style=False
+        )
+    blob = cache.encode(doc) if len(text) >= cache.MIN_BYTES else None
+    _last_dump = (text, blob) if blob is not None else None
+    return text
 
 
 def write_atomic(path: str | Path, text: str) -> None:
     """Write text to path via a temp file in the same directory, fsync, then rename over the old file."""
+    global _last_dump
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    data = text.encode("utf-8")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -240,11 +295,16 @@ def write_atomic(path: str | Path, text: str) -> None:
     try:
         dir_fd = os.open(path.parent, os.O_RDONLY)
     except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+        dir_fd = None
+    if dir_fd is not None:
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    pending, _last_dump = _last_dump, None
+    # identity, not equality: the entry belongs to this exact text object (the YAML of that document)
+    if pending is not None and pending[0] is text and not path.name.endswith(".json"):
+        cache.store_blob(cache.digest(data), pending[1], path)
 
 
 def iter_cassettes(root: str | Path) -> Iterator[Path]:
@@ -260,7 +320,9 @@ def iter_cassettes(root: str | Path) -> Iterator[Path]:
 
 def load_exchanges(path: str | Path) -> list[Exchange]:
     """All exchanges of one cassette file, decoded."""
-    return document_exchanges(read_document(path), path)
+    doc = read_document(path)
+    with cache.paused_gc():
+        return document_exchanges(doc, path)
 
 
 def b64(data: bytes) -> str:

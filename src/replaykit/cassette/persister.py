@@ -7,6 +7,7 @@ re-encoded when a test actually replays them.
 
 from __future__ import annotations
 
+import collections
 import datetime as _dt
 import hashlib
 import tempfile
@@ -17,8 +18,15 @@ from typing import Any
 from vcr.persisters.filesystem import CassetteNotFoundError
 from vcr.request import Request as VcrRequest
 
-from replaykit.cassette import bodies
-from replaykit.cassette.format import document_exchanges, dump_document, make_document, read_document, write_atomic
+from replaykit.cassette import bodies, cache
+from replaykit.cassette.format import (
+    document_exchanges,
+    dump_document,
+    make_document,
+    parse_document,
+    read_document,
+    write_atomic,
+)
 from replaykit.cassette.model import Body, Exchange, Request, Response, content_type_of, header_value
 from replaykit.errors import CassetteError, SecretFoundError
 from replaykit.providers import identify
@@ -178,7 +186,9 @@ class ReplaykitPersister:
         if not path.is_file() or path.stat().st_size == 0:
             raise CassetteNotFoundError()
         exchanges = load_cached(path)
-        return [RecordedRequest(e) for e in exchanges], [LazyResponse(e) for e in exchanges]
+        # tens of thousands of small objects and no cycles: keep the collector from re-walking them as they grow
+        with cache.paused_gc():
+            return [RecordedRequest(e) for e in exchanges], [LazyResponse(e) for e in exchanges]
 
     def save_cassette(self, cassette_path: str | Path, cassette_dict: dict[str, Any], serializer: Any = None) -> None:
         """Sanitize, scan and atomically write the cassette (merging with concurrent writers)."""
@@ -261,25 +271,50 @@ def check_secrets(doc: dict[str, Any], path: Path) -> None:
 
 
 # ---- parsed-cassette cache: a cassette's decoded form keyed by the sha256 of its bytes ----------------------
+# Two levels: this in-process memo of decoded exchanges (a cassette replayed by several tests is decoded once
+# per process), and below it the on-disk cache of parsed documents (``replaykit.cassette.cache``), which spares
+# the YAML parse across processes. Both are keyed by content, so neither can serve a stale cassette.
 
-_MEMO: dict[str, list[Exchange]] = {}
+# the memo holds at most this many exchanges (least recently used cassettes are dropped first)
+MEMO_EXCHANGES = 50_000
+_MEMO: collections.OrderedDict[str, list[Exchange]] = collections.OrderedDict()
+
+
+def _memo_put(key: str, exchanges: list[Exchange]) -> None:
+    _MEMO[key] = exchanges
+    _MEMO.move_to_end(key)
+    total = sum(len(v) for v in _MEMO.values())
+    while total > MEMO_EXCHANGES and len(_MEMO) > 1:
+        _, dropped = _MEMO.popitem(last=False)
+        total -= len(dropped)
 
 
 def remember(path: Path, raw: bytes, exchanges: list[Exchange]) -> None:
     """Keep the decoded form of bytes we just wrote, so reading them back costs a hash."""
-    _MEMO[hashlib.sha256(raw).hexdigest()] = exchanges
+    _memo_put(cache.digest(raw), list(exchanges))
 
 
 def load_cached(path: Path) -> list[Exchange]:
-    """Decoded exchanges of a cassette, from the in-process memo when its bytes are known."""
-    raw = path.read_bytes()
-    digest = hashlib.sha256(raw).hexdigest()
-    hit = _MEMO.get(digest)
-    if hit is not None:
+    """Decoded exchanges of a cassette: from the in-process memo, else the on-disk cache, else parsed.
+
+    The exchanges returned are fresh ``Exchange`` objects (sharing the decoded request/response), so a caller
+    renumbering them (``ex.index``) cannot disturb the memo.
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CassetteError(f"cannot read cassette: {exc.strerror}", path=path) from exc
+    key = cache.digest(raw)
+    hit = _MEMO.get(key)
+    if hit is None:
+        doc = parse_document(path, raw, key)
+        with cache.paused_gc():
+            hit = document_exchanges(doc, path)
+        _memo_put(key, hit)
+    else:
+        _MEMO.move_to_end(key)
+    with cache.paused_gc():
         return [Exchange(e.index, e.operation, e.request, e.response) for e in hit]
-    exchanges = document_exchanges(read_document(path), path)
-    _MEMO[digest] = exchanges
-    return exchanges
 
 
 __all__ = ["Body", "CassetteError", "LazyResponse", "PersisterSettings", "RecordedRequest", "ReplaykitPersister"]
