@@ -68,3 +68,10 @@ def test_sse_named_events_and_comments():
     events = sse.decode(body)
     assert events[0].event == "response.created" and events[1].data == "line1\nline2"
     assert sse.decode(sse.encode(events)) == events
+
+
+def test_integer_headers_round_trip_by_value_width():
+    msg = eventstream.Message({":event-type": "x", "small": 7, "big": 2**40, ":message-type": "event"}, b"")
+    assert eventstream.decode(eventstream.encode([msg]))[0].headers == msg.headers
+    with pytest.raises(CodecError, match="does not fit in 64 bits"):
+        eventstream.encode([eventstream.Message({"huge": 2**70}, b"")])

@@ -118,13 +118,22 @@ def _encode_headers(headers: dict[str, Any]) -> bytes:
         elif value is False:
             out.append(_BOOL_FALSE)
         elif isinstance(value, int):
-            out.append(_INT)
-            out += struct.pack(">i", value)
+            # the width is chosen from the value (AWS streams carry strings; ints here come from hand edits)
+            if -(2**31) <= value < 2**31:
+                out.append(_INT)
+                out += struct.pack(">i", value)
+            elif -(2**63) <= value < 2**63:
+                out.append(_LONG)
+                out += struct.pack(">q", value)
+            else:
+                raise CodecError(f"event stream header {name!r}: integer {value} does not fit in 64 bits")
         elif isinstance(value, bytes):
             out.append(_BYTES)
             out += struct.pack(">H", len(value)) + value
         elif isinstance(value, str):
             raw = value.encode("utf-8")
+            if len(raw) > 0xFFFF:
+                raise CodecError(f"event stream header {name!r} is longer than 65535 bytes")
             out.append(_STRING)
             out += struct.pack(">H", len(raw)) + raw
         elif isinstance(value, dict) and "timestamp" in value:

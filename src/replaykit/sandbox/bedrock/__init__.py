@@ -1,0 +1,1 @@
+"""Bedrock Runtime emulation: models (behaviour), native (InvokeModel formats), responses (wire), urls."""

@@ -1,0 +1,1 @@
+"""OpenAI API emulation: ``models`` (behaviour), ``responses`` (wire format), ``urls`` (routing)."""

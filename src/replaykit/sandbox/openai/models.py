@@ -1,0 +1,291 @@
+"""OpenAI API behaviour without HTTP: model catalogue, errors, chat completions and embeddings."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import re
+import secrets
+import string
+import struct
+from dataclasses import dataclass, field
+from typing import Any, get_args
+
+from replaykit.sandbox import _text
+
+EMBEDDING_DIMS = {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072, "text-embedding-ada-002": 1536}
+_EXTRA_MODELS = ("gpt-4o-mini-2024-07-18", "gpt-4o-2024-08-06", "gpt-image-1", "whisper-1", "tts-1", "dall-e-3",
+                 "omni-moderation-latest")
+_ERROR_RE = re.compile(r"^sandbox-error-(\d{3})$")
+STREAM_CUT_MODEL = "sandbox-stream-cut"
+
+# status -> (message, type, code) for triggered errors; 404 and 401 get request-specific messages
+_STATUS_ERRORS: dict[int, tuple[str, str, str | None]] = {
+    400: ("Invalid request (sandbox trigger).", "invalid_request_error", None),
+    401: ("Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.",
+          "invalid_request_error", "invalid_api_key"),
+    403: ("Country, region, or territory not supported", "request_forbidden", "unsupported_country_region_territory"),
+    404: ("The model `{model}` does not exist or you do not have access to it.", "invalid_request_error",
+          "model_not_found"),
+    409: ("The request conflicted with another request.", "invalid_request_error", None),
+    422: ("The request could not be processed.", "invalid_request_error", None),
+    429: ("Rate limit reached for {model} in organization org-sandbox on requests per min (RPM): Limit 500, Used 500, "
+          "Requested 1. Please try again in 120ms. Visit https://platform.openai.com/account/rate-limits to learn "
+          "more.", "requests", "rate_limit_exceeded"),
+    500: ("The server had an error while processing your request. Sorry about that!", "server_error", None),
+    502: ("Bad gateway.", "server_error", None),
+    503: ("The server is overloaded or not ready yet.", "server_error", None),
+}
+
+
+class OpenAIError(Exception):
+    """An error response: status plus the ``{"error": {message, type, param, code}}`` members."""
+
+    def __init__(self, status: int, message: str, type: str = "invalid_request_error", param: str | None = None,
+                 code: str | None = None) -> None:
+        self.status, self.message, self.type, self.param, self.code = status, message, type, param, code
+        super().__init__(message)
+
+    def body(self) -> dict[str, Any]:
+        """The JSON error body."""
+        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+
+
+def triggered_error(status: int, model: str = "") -> OpenAIError:
+    """The error a ``sandbox-error-<status>`` model or the trigger header asks for."""
+    message, kind, code = _STATUS_ERRORS.get(status, (f"Sandbox error {status}.", "server_error", None))
+    return OpenAIError(status, message.format(model=model or "gpt-4o-mini"), kind, None, code)
+
+
+def invalid(message: str, param: str | None = None, code: str | None = None) -> OpenAIError:
+    """A 400 invalid_request_error."""
+    return OpenAIError(400, message, "invalid_request_error", param, code)
+
+
+@functools.lru_cache(maxsize=1)
+def catalogue() -> tuple[str, ...]:
+    """Model ids the sandbox serves: the openai SDK's known chat/responses models plus embeddings."""
+    names: list[str] = []
+    try:
+        from openai.types.shared import ResponsesModel
+
+        def walk(tp: Any) -> None:
+            for arg in get_args(tp):
+                if isinstance(arg, str):
+                    names.append(arg)
+                else:
+                    walk(arg)
+
+        walk(ResponsesModel)
+    except ImportError:  # pragma: no cover - the SDK is a dependency, but keep a floor
+        names += ["gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "o3-mini", "gpt-5", "gpt-5-mini"]
+    return tuple(dict.fromkeys([*names, *_EXTRA_MODELS, *EMBEDDING_DIMS]))
+
+
+def known_model(name: str) -> bool:
+    """Whether the model exists (catalogue, fine-tunes, or a sandbox trigger model)."""
+    return name in catalogue() or name.startswith("ft:") or name.startswith("sandbox-")
+
+
+def check_model(name: Any) -> str:
+    """The model name, or raise the 400/404 (or triggered error) OpenAI would send."""
+    if not name or not isinstance(name, str):
+        raise invalid("you must provide a model parameter")
+    match = _ERROR_RE.match(name)
+    if match:
+        raise triggered_error(int(match.group(1)), name)
+    if not known_model(name):
+        raise OpenAIError(404, f"The model `{name}` does not exist or you do not have access to it.",
+                          "invalid_request_error", None, "model_not_found")
+    return name
+
+
+# aliases whose current snapshot is not simply the newest dated name
+_ALIASES = {"gpt-4o": "gpt-4o-2024-08-06", "gpt-4o-mini": "gpt-4o-mini-2024-07-18",
+            "gpt-3.5-turbo": "gpt-3.5-turbo-0125", "gpt-4": "gpt-4-0613", "gpt-4-turbo": "gpt-4-turbo-2024-04-09"}
+
+
+def snapshot(name: str) -> str:
+    """The dated snapshot a model alias resolves to, as reported in ``model`` fields."""
+    if name.startswith("sandbox-"):
+        return "gpt-4o-mini-2024-07-18"
+    if name in _ALIASES:
+        return _ALIASES[name]
+    dated = sorted(m for m in catalogue() if re.fullmatch(re.escape(name) + r"-\d{4}-\d{2}-\d{2}", m))
+    return dated[-1] if dated else name
+
+
+def is_reasoning(name: str) -> bool:
+    """o-series and GPT-5 models spend reasoning tokens and reject ``max_tokens``."""
+    return bool(re.match(r"^(o\d|gpt-5|gpt-6)", name)) and "chat-latest" not in name
+
+
+def fingerprint(model: str) -> str:
+    """A stable ``system_fingerprint`` per model."""
+    return "fp_" + _text.hex_id(_text.seed_of("fp", model), 10)
+
+
+def random_id(prefix: str, n: int = 29) -> str:
+    """Per-call ids such as ``chatcmpl-...`` and ``call_...``."""
+    return prefix + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(n))
+
+
+def check_temperature(body: dict[str, Any]) -> None:
+    """Reject a temperature outside [0, 2] with OpenAI's wording."""
+    t = body.get("temperature")
+    if isinstance(t, int | float) and not isinstance(t, bool):
+        if t < 0:
+            raise invalid(f"Invalid 'temperature': decimal below minimum value. Expected a value >= 0, but got {t} "
+                          "instead.", "temperature", "decimal_below_min_value")
+        if t > 2:
+            raise invalid(f"Invalid 'temperature': decimal above maximum value. Expected a value <= 2, but got {t} "
+                          "instead.", "temperature", "decimal_above_max_value")
+
+
+def content_text(content: Any) -> str:
+    """Text of a message content value (string or list of parts)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return ""
+
+
+@dataclass
+class ChatResult:
+    """Model-side result of a chat completion: one plan per choice plus the usage figures."""
+
+    model: str
+    plans: list[_text.Plan]
+    finish: list[str]
+    prompt_tokens: int
+    reasoning_tokens: int
+    logprobs: bool = False
+    usage: dict[str, Any] = field(default_factory=dict)
+
+
+def chat(body: Any) -> ChatResult:
+    """Validate and answer a chat completion request."""
+    if not isinstance(body, dict):
+        raise invalid("Invalid type for request body: expected an object.")
+    model = check_model(body.get("model"))
+    messages = body.get("messages")
+    if messages is None:
+        raise invalid("Missing required parameter: 'messages'.", "messages", "missing_required_parameter")
+    if not isinstance(messages, list) or not messages:
+        raise invalid("Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty "
+                      "array instead.", "messages", "empty_array")
+    check_temperature(body)
+    if body.get("max_tokens") is not None and is_reasoning(model):
+        raise invalid("Unsupported parameter: 'max_tokens' is not supported with this model. Use "
+                      "'max_completion_tokens' instead.", "max_tokens", "unsupported_parameter")
+    if body.get("stream_options") is not None and not body.get("stream"):
+        raise invalid("The 'stream_options' parameter is only allowed when 'stream' is enabled.", "stream_options",
+                      "invalid_value")
+    n = body.get("n") or 1
+    if not isinstance(n, int) or not 1 <= n <= 128:
+        raise invalid(f"Invalid 'n': expected an integer between 1 and 128, but got {n} instead.", "n",
+                      "invalid_value")
+    tools = [_text.Tool(t["function"]["name"], t["function"].get("parameters") or {})
+             for t in body.get("tools") or [] if isinstance(t, dict) and isinstance(t.get("function"), dict)]
+    choice = body.get("tool_choice", "auto" if tools else "none")
+    forced = choice.get("function", {}).get("name") if isinstance(choice, dict) else None
+    mode = "any" if (choice == "required" or forced) else ("none" if choice == "none" else "auto")
+    fmt = body.get("response_format") or {}
+    schema = None
+    if fmt.get("type") == "json_schema":
+        if not isinstance(fmt.get("json_schema"), dict):
+            raise invalid("Missing required parameter: 'response_format.json_schema'.", "response_format.json_schema",
+                          "missing_required_parameter")
+        schema = fmt["json_schema"].get("schema") or {"type": "object", "properties": {}}
+    stop = body.get("stop") or []
+    stop = [stop] if isinstance(stop, str) else list(stop)
+    limit = body.get("max_completion_tokens", body.get("max_tokens"))
+    prompt = sum(_text.count_tokens(content_text(m.get("content"))) + 4 for m in messages if isinstance(m, dict)) + 3
+    if tools:
+        prompt += _text.count_tokens(json.dumps(body.get("tools")))
+    last = messages[-1] if isinstance(messages[-1], dict) else {}
+    tool_result = content_text(last.get("content")) if last.get("role") == "tool" else None
+    called = [c.get("function", {}).get("name") for m in messages if isinstance(m, dict)
+              for c in m.get("tool_calls") or [] if isinstance(c, dict)]
+    reasoning_tokens = 0
+    base_seed = _text.seed_of("openai-chat", model, messages, body.get("tools"), fmt)
+    if is_reasoning(model):
+        reasoning_tokens = 64 * (1 + base_seed % 4)
+    budget = None if limit is None else max(0, int(limit) - reasoning_tokens)
+    plans, finish = [], []
+    for i in range(n):
+        p = _text.plan(_text.seed_of(base_seed, i), input_tokens=prompt,
+                       last_user_text=content_text(last.get("content")), tool_result=tool_result, tools=tools,
+                       tool_mode=mode, forced_tool=forced, max_tokens=budget, stop=stop,
+                       json_schema=schema, json_object=fmt.get("type") == "json_object", called=called)
+        plans.append(p)
+        # OpenAI reports "stop", not "tool_calls", when tool_choice names the function
+        finish.append({"tool": "stop" if forced else "tool_calls", "length": "length"}.get(p.stop, "stop"))
+    result = ChatResult(snapshot(model), plans, finish, prompt, reasoning_tokens, bool(body.get("logprobs")))
+    completion = sum(p.output_tokens for p in plans) + reasoning_tokens * n
+    result.usage = {
+        "prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
+        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": reasoning_tokens * n, "audio_tokens": 0,
+                                      "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
+    }
+    return result
+
+
+def tool_calls(plan: _text.Plan) -> list[dict[str, Any]]:
+    """The plan's tool calls in chat completion form, with fresh call ids."""
+    return [{"id": random_id("call_", 24), "type": "function",
+             "function": {"name": name, "arguments": json.dumps(args, separators=(",", ":"))}}
+            for name, args in plan.tool_calls]
+
+
+def logprobs_for(text: str) -> dict[str, Any]:
+    """A deterministic ``logprobs`` object for generated text."""
+    content = []
+    for i, tok in enumerate(_text.split_deltas(text, 0, 1)):
+        lp = -round(((_text.seed_of(tok, i) % 1000) / 1000) ** 3, 6)
+        content.append({"token": tok, "logprob": lp, "bytes": list(tok.encode("utf-8")), "top_logprobs": []})
+    return {"content": content, "refusal": None}
+
+
+def embeddings(body: Any) -> dict[str, Any]:
+    """Validate and answer an embeddings request (float lists or base64 float32)."""
+    if not isinstance(body, dict):
+        raise invalid("Invalid type for request body: expected an object.")
+    model = check_model(body.get("model"))
+    if model not in EMBEDDING_DIMS and not model.startswith("sandbox-"):
+        raise invalid(f"This model does not support embeddings: {model}.", "model", "invalid_model")
+    raw = body.get("input")
+    if raw is None:
+        raise invalid("Missing required parameter: 'input'.", "input", "missing_required_parameter")
+    items = raw if isinstance(raw, list) and raw and not isinstance(raw[0], int) else [raw]
+    texts = [" ".join(map(str, t)) if isinstance(t, list) else str(t) for t in items]
+    if not texts or any(t == "" for t in texts):
+        raise invalid("'$.input' is invalid. Please check the API reference: "
+                      "https://platform.openai.com/docs/api-reference.", "input", "invalid_value")
+    dims = EMBEDDING_DIMS.get(model, 1536)
+    if body.get("dimensions") is not None:
+        if model == "text-embedding-ada-002":
+            raise invalid("This model does not support specifying dimensions.", "dimensions", "invalid_value")
+        dims = int(body["dimensions"])
+        if not 1 <= dims <= EMBEDDING_DIMS.get(model, 3072):
+            raise invalid(f"Invalid 'dimensions': {dims} is out of range for {model}.", "dimensions", "invalid_value")
+    fmt = body.get("encoding_format") or "float"
+    if fmt not in ("float", "base64"):
+        raise invalid(f"Invalid value for 'encoding_format': '{fmt}'. Supported values are: 'float' and 'base64'.",
+                      "encoding_format", "invalid_value")
+    data = []
+    for i, text in enumerate(texts):
+        vec = _text.embedding(text, dims, model)
+        value: Any = vec if fmt == "float" else base64.b64encode(struct.pack(f"<{dims}f", *vec)).decode()
+        data.append({"object": "embedding", "index": i, "embedding": value})
+    tokens = sum(_text.count_tokens(t) for t in texts)
+    return {"object": "list", "data": data, "model": model, "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+
+
+def model_object(name: str) -> dict[str, Any]:
+    """The ``/v1/models`` entry of a model."""
+    created = 1_680_000_000 + _text.seed_of("created", name) % 80_000_000
+    return {"id": name, "object": "model", "created": created, "owned_by": "system"}
