@@ -1,26 +1,33 @@
 """replaykit: record-and-replay contract testing for AWS Bedrock Runtime, OpenAI and S3, built on vcrpy.
 
-The public surface is what ``__all__`` lists; everything else may change without notice.
+The public surface is what ``__all__`` lists; everything else may change without notice. Names are imported on
+first use (PEP 562), so ``replaykit sandbox`` and the other CLI verbs start without importing vcrpy and the SDKs.
 """
 
 from __future__ import annotations
 
-from replaykit.cassette import Exchange, iter_cassettes, load_exchanges
-from replaykit.config import Config, load_config
-from replaykit.errors import (
-    CassetteError,
-    CodecError,
-    ConfigError,
-    ContractViolation,
-    CostLimitError,
-    NoMatchError,
-    ReplaykitError,
-    SandboxError,
-    SecretFoundError,
-)
-from replaykit.recording import use_cassette
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "CassetteError": "replaykit.errors",
+    "CodecError": "replaykit.errors",
+    "Config": "replaykit.config",
+    "ConfigError": "replaykit.errors",
+    "ContractViolation": "replaykit.errors",
+    "CostLimitError": "replaykit.errors",
+    "Exchange": "replaykit.cassette.model",
+    "NoMatchError": "replaykit.errors",
+    "ReplaykitError": "replaykit.errors",
+    "SandboxError": "replaykit.errors",
+    "SecretFoundError": "replaykit.errors",
+    "iter_cassettes": "replaykit.cassette.format",
+    "load_config": "replaykit.config",
+    "load_exchanges": "replaykit.cassette.format",
+    "use_cassette": "replaykit.recording",
+}
 
 __all__ = [
     "CassetteError",
@@ -40,3 +47,33 @@ __all__ = [
     "load_exchanges",
     "use_cassette",
 ]
+
+if TYPE_CHECKING:
+    from replaykit.cassette.format import iter_cassettes, load_exchanges
+    from replaykit.cassette.model import Exchange
+    from replaykit.config import Config, load_config
+    from replaykit.errors import (
+        CassetteError,
+        CodecError,
+        ConfigError,
+        ContractViolation,
+        CostLimitError,
+        NoMatchError,
+        ReplaykitError,
+        SandboxError,
+        SecretFoundError,
+    )
+    from replaykit.recording import use_cassette
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'replaykit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return list(__all__)
