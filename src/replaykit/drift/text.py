@@ -1,0 +1,175 @@
+"""Human drift reports: a rich terminal table and Markdown for ``$GITHUB_STEP_SUMMARY`` or a PR body."""
+
+from __future__ import annotations
+
+import io
+from collections import defaultdict
+from itertools import groupby
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from replaykit.drift.checks import ADDITIVE, BREAKING, VALUE
+from replaykit.drift.model import CASSETTE_LEVEL, DriftReport, FindingGroup, Occurrence
+from replaykit.drift.report import location
+from replaykit.drift.rules import display
+
+_STYLE = {BREAKING: "bold red", ADDITIVE: "yellow", VALUE: "dim", "accepted": "green"}
+_LABEL = {BREAKING: "BREAKING", ADDITIVE: "additive", VALUE: "value", "accepted": "accepted"}
+_MAX_SEEN = 3
+
+
+def summary_line(report: DriftReport, fail_on: str) -> str:
+    """One line: counts per class, the value-only noise absorbed, and the verdict."""
+    c = report.counts()
+    verdict = "FAIL" if report.failed(fail_on) else "ok"
+    variance = c["value"]
+    parts = [f"{c['breaking']} breaking", f"{c['additive']} additive", f"{c['accepted']} accepted"]
+    n = c["value_changes"]
+    noise = (
+        f"value-only: {n:,} value{'s' if n != 1 else ''} changed in {c['pairs_with_value_changes']:,} of "
+        f"{c['pairs']:,} exchanges ({c['value_changes_volatile']:,} at known-volatile paths)"
+    )
+    if variance:
+        noise += f", {variance} value-only finding{'s' if variance != 1 else ''}"
+    if c["ignored"]:
+        noise += f", {c['ignored']} ignored"
+    return f"{' · '.join(parts)} · {noise} — fail-on {fail_on}: {verdict}"
+
+
+def _seen(occ: list[Occurrence], limit: int = _MAX_SEEN) -> str:
+    def one(o: Occurrence) -> str:
+        idx = o.new_index if o.new_index is not None else o.old_index
+        return o.cassette if idx is None else f"{o.cassette}#{idx}"
+
+    shown = ", ".join(one(o) for o in occ[:limit])
+    more = f" +{len(occ) - limit} more" if len(occ) > limit else ""
+    return f"{len(occ)}× {shown}{more}" if len(occ) > 1 else shown
+
+
+def _at(g: FindingGroup) -> str:
+    return location(g.where, g.path)
+
+
+def _label(g: FindingGroup) -> str:
+    return "accepted" if g.accepted else g.severity
+
+
+def render_text(report: DriftReport, *, fail_on: str = BREAKING, color: bool = False, width: int = 140) -> str:
+    """A terminal table, one line per finding, grouped by operation, with a summary line."""
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=color, no_color=not color, width=width, highlight=False, emoji=False)
+    console.print(Text(f"replaykit drift  {report.old_root} → {report.new_root}", style="bold"))
+    groups = report.listed_groups()
+    if groups:
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=False)
+        for name in ("operation", "class", "check"):
+            table.add_column(name, no_wrap=True)
+        table.add_column("at", overflow="fold", ratio=3)
+        table.add_column("change", overflow="fold", ratio=3)
+        table.add_column("seen in", overflow="fold", ratio=2)
+        ordered = sorted(groups, key=lambda g: (g.operation == CASSETTE_LEVEL, g.operation))
+        for op, items in groupby(ordered, key=lambda g: g.operation):
+            for i, g in enumerate(items):
+                label = _label(g)
+                change = g.message + (f" — {g.reason}" if g.accepted and g.reason else "")
+                table.add_row(
+                    Text(op if i == 0 else "", style="bold cyan"),
+                    Text(_LABEL[label], style=_STYLE[label]),
+                    g.check,
+                    _at(g),
+                    change,
+                    _seen(g.occurrences, 1),
+                )
+            table.add_section()
+        console.print(table)
+    else:
+        console.print("no drift findings")
+    for note in report.notes:
+        console.print(Text(f"note: {note}", style="dim"))
+    worst = report.worst()
+    style = _STYLE.get(worst or "", "green") if report.failed(fail_on) else "green"
+    console.print(Text(summary_line(report, fail_on), style=style))
+    return buf.getvalue()
+
+
+def _path_cell(g: FindingGroup) -> str:
+    # whole-exchange findings (status, events, cassettes) have no path inside a body
+    if not g.path and g.where not in ("response.body", "request.body"):
+        return "—"
+    return f"`{_cell(display(g.path))}`"
+
+
+def _cell(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(report: DriftReport, *, fail_on: str = BREAKING) -> str:
+    """Markdown: verdict heading, summary, a table per class, accepted drift, and value-only counts per operation."""
+    failed = report.failed(fail_on)
+    worst = report.worst()
+    if failed:
+        head = f"❌ {worst} drift" if worst else "❌ value drift"
+    elif worst:
+        head = f"⚠️ {worst} drift (below fail-on {fail_on})"
+    else:
+        head = "✅ no drift"
+    c = report.counts()
+    out = [
+        f"## replaykit drift: {head}",
+        "",
+        summary_line(report, fail_on),
+        "",
+        f"Compared `{report.old_root}` → `{report.new_root}`: {c['cassettes']} cassettes, {c['pairs']} exchange pairs.",
+        "",
+    ]
+    groups = report.listed_groups()
+    sections = ((BREAKING, "Breaking"), (ADDITIVE, "Additive"), (VALUE, "Value-only"))
+    for sev, title in sections:
+        rows = [g for g in groups if not g.accepted and g.severity == sev]
+        if rows:
+            out += [
+                f"### {title} ({len(rows)})",
+                "",
+                "| operation | check | where | path | change | seen in |",
+                "|---|---|---|---|---|---|",
+            ]
+            out += [
+                f"| `{_cell(g.operation)}` | `{g.check}` | {_cell(g.where)} | {_path_cell(g)} | "
+                f"{_cell(g.message)} | {_cell(_seen(g.occurrences))} |"
+                for g in rows
+            ]
+            out.append("")
+    accepted = [g for g in groups if g.accepted]
+    if accepted:
+        out += [
+            f"### Accepted ({len(accepted)})",
+            "",
+            "| operation | check | path | change | reason |",
+            "|---|---|---|---|---|",
+        ]
+        out += [
+            f"| `{_cell(g.operation)}` | `{g.check}` | {_path_cell(g)} | {_cell(g.message)} | {_cell(g.reason)} |"
+            for g in accepted
+        ]
+        out.append("")
+    per_op: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for p in report.pairs:
+        row = per_op[p.operation]
+        row[0] += 1
+        row[1] += p.value_changes
+        row[2] += p.value_changes_volatile
+    if per_op:
+        out += [
+            "<details><summary>Value-only changes per operation (expected noise)</summary>",
+            "",
+            "| operation | exchanges | values changed | at known-volatile paths |",
+            "|---|---:|---:|---:|",
+        ]
+        out += [f"| `{op}` | {n} | {v:,} | {vol:,} |" for op, (n, v, vol) in sorted(per_op.items())]
+        out += ["", "</details>", ""]
+    for note in report.notes:
+        out.append(f"> note: {_cell(note)}")
+    return "\n".join(out).rstrip() + "\n"
