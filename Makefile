@@ -16,7 +16,7 @@ setup: $(BIN)/replaykit
 # the test command (README, .ci/run): lint, then the whole suite on 2 workers
 test: setup
 	$(BIN)/ruff check src tests benchmarks examples
-	$(BIN)/python -m pytest -n 2 -q
+	REPLAYKIT_SLOW_TESTS=1 $(BIN)/python -m pytest -n 2 -q
 
 # the main job end to end on the offline sandbox: re-record into scratch, check contracts, diff, report
 demo: setup

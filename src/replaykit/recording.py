@@ -83,6 +83,8 @@ class Setup:
             "before_record_request": before_record_request,
             "rules": rules,
             "ignore_fields": self.config.volatile_fields,
+            # vcrpy's "all" keeps loaded exchanges no new request matched: a re-record must not keep stale calls
+            "drop_unused_requests": mode == "all",
             "on_play": self._on_play,
             "on_record": self.stats.on_record,
             "interceptor": self.interceptor,
