@@ -31,7 +31,7 @@ def boto3_client(service: str, target: Target, **kwargs: Any) -> Any:
     from botocore.config import Config as BotoConfig
 
     config = kwargs.pop("config", None) or BotoConfig(
-        retries={"max_attempts": 1, "mode": "standard"}, s3={"addressing_style": "auto"}
+        retries={"total_max_attempts": 1, "mode": "standard"}, s3={"addressing_style": "auto"}
     )
     if target.kind == "live":
         session = boto3.session.Session(region_name=target.region)

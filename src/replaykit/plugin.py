@@ -71,6 +71,11 @@ def pytest_configure(config: pytest.Config) -> None:
     from replaykit import _fixtures
 
     config.pluginmanager.register(_fixtures, "replaykit-fixtures")
+    from replaykit import _resilience
+
+    # fault injection, cost tracking / guard and cost markers
+    if not config.pluginmanager.is_registered(_resilience):
+        config.pluginmanager.register(_resilience, "replaykit-resilience")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

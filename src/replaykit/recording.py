@@ -116,12 +116,8 @@ class _CassetteContext:
 
     def __exit__(self, *exc: Any) -> None:
         cassette = self._cassette
-        before = len(cassette.data) - cassette._loaded_count if cassette else 0
+        # recorded/written counts come from the cassette's own hooks (on_record, the persister's on_write)
         self._decorator.__exit__(*exc)
-        if cassette is not None and before:
-            self._setup.stats.written.add(str(self._path))
-            for key in cassette._keys[cassette._loaded_count :]:
-                self._setup.stats.recorded[key.operation] += 1
         if cassette is not None and cassette.misses and exc[0] is None:
             raise NoMatchError("\n".join(dict.fromkeys(cassette.misses)), path=str(self._path))
 
@@ -154,6 +150,7 @@ def use_cassette(
     target: str | None = None,
     profile: str | None = None,
     setup: Setup | None = None,
+    faults: Any = None,
     **vcr_options: Any,
 ) -> _CassetteContext:
     """Record or replay the HTTP traffic inside a ``with`` block (or a decorated function) with a cassette.
@@ -163,6 +160,10 @@ def use_cassette(
     """
     cfg = config or load_config()
     setup = setup or Setup(cfg, record_mode, dict(host_map or {}), target or cfg.target, profile)
+    if faults is not None:
+        from replaykit.faults import with_faults
+
+        setup = with_faults(setup, faults)
     path = Path(path)
     kwargs = setup.cassette_kwargs(record_mode, **vcr_options)
     decorator = IndexedCassette.use(path=str(path), **kwargs)

@@ -28,7 +28,8 @@ def operation(method: str, path: str, query: str) -> str:
 def usage(operation: str, request: Any, response: Any, events: list[dict[str, Any]] | None) -> dict[str, int]:
     """Token usage of one exchange: Converse usage, stream metadata, or the model family's native body."""
     found: dict[str, int] = {}
-    if isinstance(response, dict) and isinstance(response.get("usage"), dict):
+    # Converse names its counters inputTokens/outputTokens; Anthropic's native body also has a `usage` dict
+    if isinstance(response, dict) and isinstance(response.get("usage"), dict) and "inputTokens" in response["usage"]:
         found.update(_converse_usage(response["usage"]))
     for ev in events or []:
         payload = ev.get("json") or {}
@@ -60,6 +61,8 @@ def _native_usage(body: dict[str, Any]) -> dict[str, int]:
         out = {"input_tokens": int(u.get("input_tokens", 0)), "output_tokens": int(u.get("output_tokens", 0))}
         if u.get("cache_read_input_tokens"):
             out["cache_read_tokens"] = int(u["cache_read_input_tokens"])
+        if u.get("cache_creation_input_tokens"):
+            out["cache_write_tokens"] = int(u["cache_creation_input_tokens"])
         return out
     if "prompt_token_count" in body:  # Meta Llama
         return {
