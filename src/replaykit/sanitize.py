@@ -13,17 +13,23 @@ import base64
 import binascii
 import copy
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from replaykit import _patterns as P
 from replaykit.cassette.model import Body, Exchange
-from replaykit.providers import PLACEHOLDER_ACCOUNT, aws, openai, rewrite_to_canonical, s3, scrub_accounts
+from replaykit.providers import PLACEHOLDER_ACCOUNT, rewrite_to_canonical, s3, scrub_accounts
+from replaykit.scanner import (
+    PLACEHOLDER_ACCESS_KEY_ID,
+    PLACEHOLDER_ANTHROPIC_KEY,
+    PLACEHOLDER_JWT,
+    PLACEHOLDER_OPENAI_KEY,
+    PLACEHOLDER_PRIVATE_KEY,
+    PLACEHOLDER_SECRET,
+)
 
-REDACTED = "REDACTED"
-PLACEHOLDER_ACCESS_KEY_ID = "AKIAREDACTEDEXAMPLE"  # 19 chars: never matches the 20-char key id pattern
-PLACEHOLDER_OPENAI_KEY = "sk-REDACTED"
+REDACTED = PLACEHOLDER_SECRET
 
 # request headers that are pure noise (dates, invocation ids, telemetry) and are not stored at all
 DROP_REQUEST_HEADERS = frozenset(
@@ -56,7 +62,7 @@ DROP_REQUEST_HEADERS = frozenset(
         "Host",
     )
 )
-# headers whose whole value is a credential or an identity echo
+# headers whose whole value is a credential or an identity echo (plus the scanner's credential names)
 SECRET_HEADERS = frozenset(
     h.lower()
     for h in (
@@ -87,40 +93,28 @@ SECRET_QUERY = frozenset(
         "access_token",
     )
 )
-SECRET_KEY_NAMES = re.compile(
-    r"(?i)^(?:aws_?)?(?:secret(?:_?access)?_?key|secretaccesskey|session_?token|sessiontoken|password|passwd|"
-    r"api_?key|apikey|access_?token|refresh_?token|client_?secret|private_?key|authorization)$"
-)
-
-# secret shapes scrubbed wherever they appear inside a string (prompts, error messages, URLs in bodies)
-_PATTERNS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
-    (
-        re.compile(r"-----BEGIN[A-Z ]*PRIVATE KEY-----[\s\S]*?-----END[A-Z ]*PRIVATE KEY-----"),
-        "-----BEGIN PRIVATE KEY-----REDACTED-----END PRIVATE KEY-----",
-    ),
-    (re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ABIA|ACCA)[A-Z2-7]{16}\b"), PLACEHOLDER_ACCESS_KEY_ID),
-    (re.compile(r"\bsk-ant-[A-Za-z0-9_-]{16,}"), "sk-ant-REDACTED"),
-    (re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{16,}"), PLACEHOLDER_OPENAI_KEY),
-    (
-        re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
-        "eyJREDACTED.eyJREDACTED.REDACTED",
-    ),
-    (re.compile(r"(?i)(\bBearer\s+)(?!REDACTED|sk-REDACTED)[A-Za-z0-9._~+/=-]{12,}"), r"\1REDACTED"),
-    (re.compile(r"(?i)(Signature=)[0-9a-f]{40,64}"), r"\1" + REDACTED),
-    (re.compile(r"(?i)(X-Amz-Signature=)[^&\s\"']+"), r"\1" + REDACTED),
-    (re.compile(r"(?i)(X-Amz-Security-Token=)[^&\s\"']+"), r"\1" + REDACTED),
-    (re.compile(r"(?i)((?:X-Amz-)?Credential=)[A-Z0-9]{16,}(?=/|%2F)"), r"\1" + PLACEHOLDER_ACCESS_KEY_ID),
-    (re.compile(r"\b(?:FwoGZXIvYXdz|IQoJb3JpZ2lu|IQoJ)[A-Za-z0-9/+=]{40,}"), REDACTED),
-    (
-        re.compile(
-            r"(?i)((?:aws_?secret_?access_?key|secret_?access_?key|SecretAccessKey|secretKey)"
-            r"[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])"
-        ),
-        r"\1" + REDACTED,
-    ),
-    (re.compile(r"(arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:)\d{12}(?=:)"), r"\g<1>" + PLACEHOLDER_ACCOUNT),
-]
+# key names whose string value is a credential, whatever it looks like (the scanner's context names)
+_CREDENTIAL_KEYS = P.CREDENTIAL_NAMES | P.SESSION_TOKEN_NAMES | (P.SECRET_KEY_NAMES - {"secret"})
+_AWS_SECRET_SHAPE = re.compile(r"^[A-Za-z0-9/+=]{40}$")
+_ACCOUNT_SHAPE = re.compile(r"^\d{12}$")
 _B64 = re.compile(r"^[A-Za-z0-9+/]{16,}={0,2}$")
+
+# what each scanner rule's secret is replaced with: same family, visibly fake, never flagged again
+_REPLACEMENT: dict[str, str] = {
+    "private-key": PLACEHOLDER_PRIVATE_KEY,
+    "aws-access-key-id": PLACEHOLDER_ACCESS_KEY_ID,
+    "aws-sigv4-credential": PLACEHOLDER_ACCESS_KEY_ID,
+    "anthropic-api-key": PLACEHOLDER_ANTHROPIC_KEY,
+    "openai-api-key": PLACEHOLDER_OPENAI_KEY,
+    "jwt": PLACEHOLDER_JWT,
+    "aws-account-id": PLACEHOLDER_ACCOUNT,
+}
+
+
+def _replacement(rule_id: str, secret: str) -> str:
+    if rule_id == "openai-identifier":
+        return "org-REDACTED" if secret.startswith("org-") else "proj_REDACTED"
+    return _REPLACEMENT.get(rule_id, REDACTED)
 
 
 @dataclass
@@ -147,11 +141,19 @@ class Rules:
 
 
 def scrub_string(text: str, rules: Rules | None = None) -> str:
-    """Replace every secret shape (and user regex) inside a string with its placeholder."""
+    """Replace every secret the scanner's rule table finds in a string (and each user regex) with a placeholder."""
     if not text:
         return text
-    for pattern, repl in _PATTERNS:
-        text = pattern.sub(repl, text)
+    spans = P.secret_spans(text)
+    if spans:
+        parts: list[str] = []
+        last = 0
+        for rule_id, start, end, secret in spans:
+            parts.append(text[last:start])
+            parts.append(_replacement(rule_id, secret))
+            last = end
+        parts.append(text[last:])
+        text = "".join(parts)
     if rules:
         for pattern, repl in rules.regex:
             text = pattern.sub(repl, text)
@@ -176,8 +178,8 @@ def scrub_value(value: Any, rules: Rules | None = None, path: str = "$") -> Any:
         for key, item in value.items():
             new_key = scrub_string(key, rules) if isinstance(key, str) else key
             child = f"{path}.{key}"
-            if isinstance(key, str) and SECRET_KEY_NAMES.match(key) and isinstance(item, str) and item:
-                out[new_key] = REDACTED
+            if isinstance(key, str) and isinstance(item, str) and item and _secret_by_name(key, item):
+                out[new_key] = PLACEHOLDER_ACCOUNT if _ACCOUNT_SHAPE.match(item) else REDACTED
             elif rules and _path_matches(child, rules.json_paths):
                 out[new_key] = _placeholder_like(item)
             else:
@@ -188,6 +190,18 @@ def scrub_value(value: Any, rules: Rules | None = None, path: str = "$") -> Any:
     if isinstance(value, str):
         return _scrub_base64(scrub_string(value, rules), rules)
     return value
+
+
+def _secret_by_name(key: str, value: str) -> bool:
+    """Whether a key names its string value as a credential (or an account id), as the scanner judges it."""
+    name = P.norm_name(key)
+    if P.is_placeholder(value):
+        return False
+    if name in _CREDENTIAL_KEYS:
+        return True
+    if name in P.SECRET_KEY_NAMES:
+        return bool(_AWS_SECRET_SHAPE.match(value))
+    return name in P.ACCOUNT_NAMES and bool(_ACCOUNT_SHAPE.match(value))
 
 
 def _placeholder_like(value: Any) -> Any:
@@ -219,8 +233,14 @@ def scrub_uri(uri: str, rules: Rules | None = None) -> str:
         # values are scrubbed decoded: a secret in a query value is percent-encoded on the wire
         pairs = parse_qsl(parts.query, keep_blank_values=True)
         cleaned = [
-            (k, REDACTED if k.lower() in secret else "19700101T000000Z" if k.lower() == "x-amz-date"
-             else scrub_string(v, rules))
+            (
+                k,
+                REDACTED
+                if k.lower() in secret
+                else "19700101T000000Z"
+                if k.lower() == "x-amz-date"
+                else scrub_string(v, rules),
+            )
             for k, v in pairs
         ]
         if cleaned != pairs:
@@ -259,11 +279,23 @@ def scrub_headers(headers: dict[str, list[str]], *, request: bool, rules: Rules 
             continue
         if lname == "authorization":
             out[name] = [scrub_authorization(v) for v in values]
-        elif lname in SECRET_HEADERS or lname in extra:
+        elif lname in SECRET_HEADERS or lname in extra or P.norm_name(name) in _CREDENTIAL_KEYS:
             out[name] = [REDACTED for _ in values]
         else:
-            out[name] = [scrub_string(v, rules) for v in values]
+            out[name] = [_scrub_header_value(name, v, rules) for v in values]
     return out
+
+
+def _scrub_header_value(name: str, value: str, rules: Rules | None) -> str:
+    value = scrub_string(value, rules)
+    if P.norm_name(name) in P.ACCOUNT_NAMES and _ACCOUNT_SHAPE.match(value):
+        return PLACEHOLDER_ACCOUNT
+    if P.is_benign_header(name):
+        return value
+    # random-looking tokens in unknown headers are credentials until proven otherwise (the scanner agrees)
+    for token in P.high_entropy_tokens(value):
+        value = value.replace(token, REDACTED)
+    return value
 
 
 def normalise_header_values(headers: Any) -> dict[str, list[str]]:
@@ -323,18 +355,3 @@ def scrub_exchange(ex: Exchange, rules: Rules | None = None) -> Exchange:
         resp.status, resp.reason, scrub_headers(resp.headers, request=False, rules=rules), scrub_body(resp.body, rules)
     )
     return Exchange(ex.index, ex.operation, new_req, new_resp)
-
-
-__all__ = [
-    "PLACEHOLDER_ACCESS_KEY_ID",
-    "PLACEHOLDER_OPENAI_KEY",
-    "REDACTED",
-    "Rules",
-    "scrub_exchange",
-    "scrub_request",
-    "scrub_string",
-    "scrub_value",
-    "scrub_uri",
-    "aws",
-    "openai",
-]

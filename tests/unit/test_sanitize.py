@@ -33,12 +33,12 @@ def test_secrets_in_json_at_any_depth_keys_arrays_and_base64():
     planted = {
         "messages": [{"content": [{"text": f"my key is {OPENAI_KEY} and {AKID}"}]}],
         f"weird-{AKID}": 1,
-        "nested": {"aws_secret_access_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"},
+        "nested": {"aws_secret_access_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzq8Tw3Lp9Vm2"},
         "wrapped": base64.b64encode(f"token {OPENAI_KEY}".encode()).decode(),
-        "arn": "arn:aws:bedrock:us-east-1:123456789012:inference-profile/x",
+        "arn": "arn:aws:bedrock:us-east-1:384756102938:inference-profile/x",
     }
     out = json.dumps(scrub_value(planted))
-    for secret in (OPENAI_KEY, AKID, "wJalrXUtnFEMI", "123456789012"):
+    for secret in (OPENAI_KEY, AKID, "wJalrXUtnFEMI", "384756102938"):
         assert secret not in out
     decoded = base64.b64decode(scrub_value(planted)["wrapped"]).decode()
     assert OPENAI_KEY not in decoded and "sk-REDACTED" in decoded
@@ -46,9 +46,10 @@ def test_secrets_in_json_at_any_depth_keys_arrays_and_base64():
 
 def test_text_body_private_key_and_jwt():
     jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
-    text = f"-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----\n{jwt}"
+    body = "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gunVTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u"
+    text = f"-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----\n{jwt}"
     out = scrub_string(text)
-    assert "MIIEow" not in out and jwt not in out
+    assert "MIIEowIBAAKCAQEA" not in out and jwt not in out
 
 
 def test_user_rules_json_paths_headers_regex_keep_shape():
