@@ -86,7 +86,7 @@ def parse_document(path: Path, raw: bytes, key: str | None = None) -> dict[str, 
 
 def document_exchanges(doc: dict[str, Any], path: str | Path | None = None) -> list[Exchange]:
     """Decode the exchanges of a cassette document of any supported flavour."""
-    if "interactions" not in doc and "requests" in doc and "responses" in doc:
+    if "interactions" not in doc and isinstance(doc.get("requests"), list) and isinstance(doc.get("responses"), list):
         doc = {
             "version": 1,
             "interactions": [
@@ -97,7 +97,12 @@ def document_exchanges(doc: dict[str, Any], path: str | Path | None = None) -> l
     if version != 1:
         raise CassetteError(f"unknown cassette version {version!r}; replaykit reads version 1", path=path)
     meta = doc.get("replaykit") or {}
-    if meta and meta.get("format", FORMAT) > FORMAT:
+    if not isinstance(meta, dict):
+        raise CassetteError("`replaykit` must be a mapping", path=path, field="replaykit")
+    fmt = meta.get("format", FORMAT)
+    if not isinstance(fmt, int) or isinstance(fmt, bool):
+        raise CassetteError(f"`replaykit.format` must be an integer, found {fmt!r}", path=path, field="replaykit")
+    if fmt > FORMAT:
         raise CassetteError(
             f"cassette format {meta.get('format')} is newer than this replaykit reads ({FORMAT})", path=path
         )
@@ -110,6 +115,16 @@ def document_exchanges(doc: dict[str, Any], path: str | Path | None = None) -> l
 def exchange_from_interaction(index: int, item: Any, path: str | Path | None = None) -> Exchange:
     """One interaction mapping → Exchange, decoding legacy bodies on the way."""
     try:
+        return _exchange_from_interaction(index, item, path)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        # whatever shape a damaged file takes, the user gets one error naming the file and the exchange
+        raise CassetteError(
+            f"malformed interaction: {type(exc).__name__}: {exc}", path=path, exchange_index=index
+        ) from exc
+
+
+def _exchange_from_interaction(index: int, item: Any, path: str | Path | None) -> Exchange:
+    try:
         req_d, resp_d = item["request"], item["response"]
         method = str(req_d["method"]).upper()
         uri = str(req_d["uri"])
@@ -118,11 +133,13 @@ def exchange_from_interaction(index: int, item: Any, path: str | Path | None = N
         status = resp_d.get("status") or {}
         code = int(status.get("code", resp_d.get("status_code", 200))) if isinstance(status, dict) else int(status)
         reason = str(status.get("message", "")) if isinstance(status, dict) else ""
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise CassetteError(
             f"malformed interaction: missing or invalid {exc}", path=path, exchange_index=index
         ) from exc
     operation = item.get("operation")
+    if operation is not None and not isinstance(operation, str):
+        raise CassetteError("`operation` must be a string", path=path, exchange_index=index, field="operation")
     req_body = _decoded_body(req_d)
     resp_body = _decoded_body(resp_d)
     # replaykit's own cassettes name the operation and store decoded bodies: identifying the request (and so
