@@ -2,6 +2,7 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+LINT_PATHS := $(wildcard src tests benchmarks examples)
 
 .PHONY: setup test demo lint fmt bench contracts-check scan
 
@@ -15,7 +16,7 @@ setup: $(BIN)/replaykit
 
 # the test command (README, .ci/run): lint, then the whole suite on 2 workers
 test: setup
-	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff check $(LINT_PATHS)
 	REPLAYKIT_SLOW_TESTS=1 $(BIN)/python -m pytest -n 2 -q
 
 # the main job end to end on the offline sandbox: re-record into scratch, check contracts, diff, report
@@ -23,12 +24,12 @@ demo: setup
 	REPLAYKIT_PYTHON=$(BIN)/python bash scripts/rerecord.sh --target sandbox
 
 lint: setup
-	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check src
 
 fmt: setup
-	$(BIN)/ruff format src tests benchmarks examples
-	$(BIN)/ruff check --fix src tests benchmarks examples
+	$(BIN)/ruff format $(LINT_PATHS)
+	$(BIN)/ruff check --fix $(LINT_PATHS)
 
 contracts-check: setup
 	$(BIN)/replaykit contracts check
