@@ -85,6 +85,24 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     gate = session.config.stash.get(GATE, None)
     if gate is not None:
         gate.finish()
+    workeroutput = getattr(session.config, "workeroutput", None)
+    setup = session.config.stash.get(SETUP, None)
+    if workeroutput is not None and setup is not None:
+        # an xdist worker: hand the counts to the controller, which prints one summary for the run
+        stats = setup.stats
+        workeroutput["replaykit_stats"] = {"replayed": dict(stats.replayed), "recorded": dict(stats.recorded),
+                                           "written": sorted(stats.written)}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """xdist controller: merge a finished worker's replay/record counts into the session summary."""
+    data = getattr(node, "workeroutput", {}).get("replaykit_stats")
+    setup = node.config.stash.get(SETUP, None)
+    if data and setup is not None:
+        setup.stats.replayed.update(data["replayed"])
+        setup.stats.recorded.update(data["recorded"])
+        setup.stats.written.update(data["written"])
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
