@@ -1,0 +1,260 @@
+"""The parsed-cassette cache: same exchanges as a YAML parse, filled at write time, never stale, corruption-proof."""
+
+from __future__ import annotations
+
+import gc
+import gzip
+import json
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from replaykit.cassette import cache, format, load_exchanges, persister
+from replaykit.cassette.format import dump_document, make_document, read_document, write_atomic
+from replaykit.cassette.model import Body, Exchange, Request, Response
+
+
+@pytest.fixture(autouse=True)
+def cache_dir(tmp_path, monkeypatch):
+    directory = tmp_path / "cache"
+    monkeypatch.setenv(cache.ENV, str(directory))
+    persister._MEMO.clear()
+    yield directory
+    persister._MEMO.clear()
+
+
+def _exchanges(n: int) -> list[Exchange]:
+    out = []
+    for i in range(n):
+        req = Request(
+            "POST",
+            "https://api.openai.com/v1/chat/completions",
+            {"Content-Type": ["application/json"]},
+            Body("json", {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": f"prompt {i}"}]}),
+        )
+        resp = Response(
+            200,
+            "OK",
+            {"Content-Type": ["application/json"], "x-request-id": [f"req_{i}"]},
+            Body("json", {"id": f"chatcmpl-{i}", "choices": [{"message": {"content": "multi\nline\n"}}]}),
+        )
+        out.append(Exchange(i, "openai.chat.completions", req, resp))
+    return out
+
+
+def _write(path, exchanges):
+    write_atomic(path, dump_document(make_document(exchanges, {"target": "sandbox"}), path))
+
+
+def _no_yaml(monkeypatch):
+    def refuse(*a, **k):
+        raise AssertionError("parsed YAML although the cache had the document")
+
+    monkeypatch.setattr(format.yaml, "load", refuse)
+
+
+def _entries(directory):
+    return sorted(p for p in directory.iterdir() if not p.name.startswith(".")) if directory.is_dir() else []
+
+
+def test_writing_a_cassette_caches_it_and_loading_uses_the_cache(tmp_path, cache_dir, monkeypatch):
+    path = tmp_path / "c.yaml"
+    exchanges = _exchanges(40)
+    _write(path, exchanges)
+    assert len(_entries(cache_dir)) == 1
+    expected = load_exchanges(path)
+    _no_yaml(monkeypatch)
+    assert load_exchanges(path) == expected
+    assert [e.request.body.value for e in expected] == [e.request.body.value for e in exchanges]
+
+
+def test_first_load_fills_the_cache_and_equals_the_parse(tmp_path, cache_dir, monkeypatch):
+    path = tmp_path / "c.yaml"
+    monkeypatch.setenv(cache.ENV, "off")
+    _write(path, _exchanges(40))
+    parsed = load_exchanges(path)
+    assert not cache_dir.exists()
+    monkeypatch.setenv(cache.ENV, str(cache_dir))
+    assert load_exchanges(path) == parsed  # miss: parsed, then stored
+    assert len(_entries(cache_dir)) == 1
+    _no_yaml(monkeypatch)
+    assert load_exchanges(path) == parsed
+
+
+def test_an_edited_cassette_is_never_served_from_an_old_entry(tmp_path):
+    path = tmp_path / "c.yaml"
+    _write(path, _exchanges(40))
+    load_exchanges(path)
+    text = path.read_text()
+    assert "content: prompt 3\n" in text
+    path.write_text(text.replace("content: prompt 3\n", "content: prompt 3 edited by hand\n"))
+    assert load_exchanges(path)[3].request.body.value["messages"][0]["content"] == "prompt 3 edited by hand"
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "garbage", "empty"])
+def test_a_corrupt_entry_is_ignored_and_rebuilt(tmp_path, cache_dir, damage):
+    path = tmp_path / "c.yaml"
+    _write(path, _exchanges(40))
+    expected = load_exchanges(path)
+    (entry,) = _entries(cache_dir)
+    blob = entry.read_bytes()
+    entry.write_bytes(
+        {
+            "truncate": blob[: len(blob) // 2],
+            "flip": blob[:-10] + bytes([blob[-10] ^ 0xFF]) + blob[-9:],
+            "garbage": b"not an entry at all",
+            "empty": b"",
+        }[damage]
+    )
+    assert load_exchanges(path) == expected
+    assert cache.decode(entry.read_bytes()) is not None  # rebuilt
+
+
+def test_caching_off_and_small_files_write_nothing(tmp_path, cache_dir, monkeypatch):
+    small = tmp_path / "small.yaml"
+    _write(small, _exchanges(1))
+    load_exchanges(small)
+    assert _entries(cache_dir) == []
+    monkeypatch.setenv(cache.ENV, "off")
+    big = tmp_path / "big.yaml"
+    _write(big, _exchanges(40))
+    load_exchanges(big)
+    assert not cache_dir.exists()
+
+
+def test_unwritable_cache_degrades_to_parsing(tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv(cache.ENV, str(blocker / "cache"))
+    path = tmp_path / "c.yaml"
+    _write(path, _exchanges(40))
+    assert len(load_exchanges(path)) == 40
+
+
+def test_documents_marshal_cannot_hold_are_not_cached(tmp_path, cache_dir):
+    path = tmp_path / "dated.yaml"
+    text = yaml.safe_dump({"version": 1, "recorded": "x", "interactions": []}).replace("x", "2024-01-01") + "#" * 5000
+    path.write_text(text)
+    assert read_document(path)["recorded"].year == 2024  # a date: YAML parses it, marshal cannot store it
+    assert _entries(cache_dir) == []
+
+
+def test_json_and_gzip_cassettes_load_the_same(tmp_path):
+    exchanges = _exchanges(30)
+    yaml_path, json_path = tmp_path / "c.yaml", tmp_path / "c.json"
+    _write(yaml_path, exchanges)
+    _write(json_path, exchanges)
+    assert json.loads(json_path.read_text())["interactions"][0]["operation"] == "openai.chat.completions"
+    gz = tmp_path / "c.yaml.gz"
+    gz.write_bytes(gzip.compress(yaml_path.read_bytes()))
+    assert load_exchanges(json_path) == load_exchanges(yaml_path) == load_exchanges(gz) == load_exchanges(gz)
+
+
+def test_persister_memo_hands_out_fresh_exchanges(tmp_path):
+    path = tmp_path / "c.yaml"
+    _write(path, _exchanges(5))
+    first = persister.load_cached(path)
+    first[0].index = 99
+    second = persister.load_cached(path)
+    assert second[0].index == 0 and second[0] is not first[0]
+    assert second[0].request is first[0].request  # decoded once per process
+
+
+def test_persister_memo_is_bounded(tmp_path, monkeypatch):
+    monkeypatch.setattr(persister, "MEMO_EXCHANGES", 10)
+    paths = []
+    for i in range(4):
+        path = tmp_path / f"c{i}.yaml"
+        _write(path, _exchanges(5 + i))
+        persister.load_cached(path)
+        paths.append(path)
+    assert sum(len(v) for v in persister._MEMO.values()) <= 10 or len(persister._MEMO) == 1
+
+
+def test_loading_replaykit_cassettes_skips_request_identification(tmp_path, monkeypatch):
+    import replaykit.providers as providers
+
+    path = tmp_path / "c.yaml"
+    _write(path, _exchanges(3))
+    calls = []
+    real = providers.identify
+    monkeypatch.setattr(providers, "identify", lambda *a: calls.append(a) or real(*a))
+    assert [e.operation for e in load_exchanges(path)] == ["openai.chat.completions"] * 3
+    assert calls == []
+
+
+def test_paused_gc_nests_and_restores():
+    assert gc.isenabled()
+    with cache.paused_gc():
+        assert not gc.isenabled()
+        with cache.paused_gc():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with cache.paused_gc():
+            pass
+        assert not gc.isenabled()  # it was off before: stays off
+    finally:
+        gc.enable()
+
+
+def test_real_cassettes_load_identically_through_the_cache(real_cassettes, tmp_path, monkeypatch):
+    from replaykit.cassette import iter_cassettes
+
+    for path in iter_cassettes(real_cassettes):
+        monkeypatch.setenv(cache.ENV, "off")
+        parsed = load_exchanges(path)
+        monkeypatch.setenv(cache.ENV, str(tmp_path / "real-cache"))
+        load_exchanges(path)
+        assert load_exchanges(path) == parsed, path
+
+
+# ---- the cache filled at write time must hold exactly what parsing the written YAML gives -------------------------
+
+_scalar = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=30)
+    | st.sampled_from(
+        [
+            "yes",
+            "no",
+            "null",
+            "1.0",
+            "0x1F",
+            "2024-01-01",
+            "~",
+            "multi\nline\n",
+            "trailing \n",
+            "\ttab\n",
+            "- dash",
+            "key: value",
+            "'quoted'",
+            '"dq"',
+            "#hash",
+            "\u2028",
+            "é\n",
+            "",
+            " ",
+        ]
+    )
+)
+_doc = st.recursive(
+    _scalar,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=15,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_doc)
+def test_yaml_written_by_dump_document_parses_back_to_the_cached_document(value):
+    doc = {"version": 1, "interactions": [{"request": {"body": {"json": value}}}]}
+    text = dump_document(doc, "c.yaml")
+    assert yaml.load(text, Loader=format._Loader) == doc
