@@ -40,7 +40,9 @@ FAMILIES = {
     "bearer-token": _s(ALNUM, 32).map(lambda s: (s, f"Bearer {s}")),
     "jwt": st.tuples(_s(TOKEN, 20), _s(TOKEN, 30), _s(TOKEN, 40)).map(
         lambda t: (f"{t[1]}.{t[2]}", f"eyJ{t[0]}.eyJ{t[1]}.{t[2]}")),
-    "account-id-in-arn": _s(string.digits, 12).filter(lambda d: d not in ("000000000000", "123456789012")).map(
+    # documented example accounts (123456789012, 012345678901, …) are placeholders, not secrets
+    "account-id-in-arn": _s(string.digits, 12).filter(
+        lambda d: d not in ("000000000000", "123456789012", "012345678901", "210987654321")).map(
         lambda d: (d, f"arn:aws:iam::{d}:role/deployer")),
 }
 LOCATIONS = ["request-header", "query", "message-text", "nested-array", "json-key", "response-echo", "sse-stream",
