@@ -258,3 +258,19 @@ def test_yaml_written_by_dump_document_parses_back_to_the_cached_document(value)
     doc = {"version": 1, "interactions": [{"request": {"body": {"json": value}}}]}
     text = dump_document(doc, "c.yaml")
     assert yaml.load(text, Loader=format._Loader) == doc
+
+
+def test_the_cache_lives_in_the_project_holding_the_cassette(tmp_path, monkeypatch):
+    monkeypatch.delenv(cache.ENV)
+    loose = tmp_path / "loose" / "c.yaml"
+    loose.parent.mkdir()
+    _write(loose, _exchanges(40))
+    load_exchanges(loose)
+    assert cache.cache_dir(loose) is None  # no project: a test's temporary cassette leaves nothing behind
+    project = tmp_path / "project"
+    (project / "cassettes" / "test_x").mkdir(parents=True)
+    (project / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    path = project / "cassettes" / "test_x" / "c.yaml"
+    _write(path, _exchanges(40))
+    assert cache.cache_dir(path) == project / cache.DIRNAME
+    assert len(_entries(project / cache.DIRNAME)) == 1

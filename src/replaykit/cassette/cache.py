@@ -1,8 +1,9 @@
 """An on-disk cache of parsed cassettes, keyed by the sha256 of the cassette's bytes.
 
 Cassettes stay readable YAML in the repository; parsing YAML costs ~0.5 ms per exchange even with libyaml,
-``marshal.loads`` of the same document ~0.01 ms. So the parsed document is kept next to the repository in
-``.replaykit-cache/`` (or ``$REPLAYKIT_CACHE_DIR``; ``off`` disables it). Entries are keyed by content, never by
+``marshal.loads`` of the same document ~0.01 ms. So the parsed document is kept in ``.replaykit-cache/`` at the
+root of the project holding the cassette (the nearest directory with ``pyproject.toml`` or ``.git``), or in
+``$REPLAYKIT_CACHE_DIR`` (``off`` disables it). Entries are keyed by content, never by
 path or mtime: an edited, re-recorded or checked-out-again cassette simply has another key, so an entry is never
 stale. An entry that is truncated, corrupt or from another Python is ignored and rebuilt; any I/O error degrades to
 "no cache", never to a failed load.
@@ -72,19 +73,20 @@ def _project_root(start: Path) -> Path | None:
 
 
 @lru_cache(maxsize=256)
-def _cache_dir(cassette_dir: Path, cwd: Path, env: str | None) -> Path | None:
+def _cache_dir(cassette_dir: Path, env: str | None) -> Path | None:
     if env is not None:
         return None if env.strip().lower() in ("", "0", "off", "false", "no") else Path(env)
-    # the project owning the cassette; else the one the tests run in (cassettes shared from outside the repo)
-    root = _project_root(cassette_dir) or _project_root(cwd)
+    # the project owning the cassette; a cassette outside any project (a test's temporary directory) is not
+    # cached on disk unless asked to: it would only fill the repository's cache with files nobody loads again
+    root = _project_root(cassette_dir)
     return root / DIRNAME if root is not None else None
 
 
 def cache_dir(cassette: str | Path) -> Path | None:
-    """Where entries for this cassette live, or None when caching is off or there is no project to hold it."""
+    """Where entries for this cassette live, or None when caching is off or no project holds the cassette."""
     try:
-        return _cache_dir(Path(cassette).resolve().parent, Path.cwd(), os.environ.get(ENV))
-    except OSError:  # a deleted working directory, an unreadable parent
+        return _cache_dir(Path(cassette).resolve().parent, os.environ.get(ENV))
+    except OSError:  # an unreadable parent
         return None
 
 

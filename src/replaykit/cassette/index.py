@@ -213,8 +213,9 @@ class IndexedCassette(Cassette):
 
     def can_play_response_for(self, request: Any) -> bool:
         """Whether this request can be answered from the cassette; remembers misses in replay."""
+        # the cheap conditions first: recording a new cassette (or in "all" mode) never needs the request's key
         ok = bool(
-            request in self and self.record_mode != RecordMode.ALL and (self.rewound or self.allow_playback_repeats)
+            self.record_mode != RecordMode.ALL and (self.rewound or self.allow_playback_repeats) and request in self
         )
         if not ok and self.write_protected:
             self.misses.append(self.describe_miss(request))
