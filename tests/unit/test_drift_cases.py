@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,16 +15,7 @@ REAL = Path(__file__).resolve().parents[2].parent / "shared" / "real-cassettes"
 MAX_TOKENS = "tests/models/cassettes/test_bedrock/test_bedrock_model_max_tokens.yaml"
 
 
-def _builders():
-    if "drift_case_builders" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("drift_case_builders", _CASES / "builders.py")
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules["drift_case_builders"] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules["drift_case_builders"]
-
-
-b = _builders()
+from drift_support import b  # noqa: E402
 
 EXPECTED = {
     "noise": [],

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -14,16 +12,7 @@ from replaykit.drift import SCHEMA_VERSION, DriftConfig, compare_exchanges, comp
 _CASES = Path(__file__).resolve().parents[1] / "cases" / "drift"
 
 
-def _builders():
-    if "drift_case_builders" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("drift_case_builders", _CASES / "builders.py")
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules["drift_case_builders"] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules["drift_case_builders"]
-
-
-b = _builders()
+from drift_support import b  # noqa: E402
 
 
 def mixed_report(**cfg):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
-import sys
 from pathlib import Path
 
 from replaykit.cassette.model import Body
@@ -14,16 +12,7 @@ from replaykit.drift.shape import body_shape, event_type
 _CASES = Path(__file__).resolve().parents[1] / "cases" / "drift"
 
 
-def _builders():
-    if "drift_case_builders" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("drift_case_builders", _CASES / "builders.py")
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules["drift_case_builders"] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules["drift_case_builders"]
-
-
-b = _builders()
+from drift_support import b  # noqa: E402
 
 
 def found(old, new, **kw):
