@@ -37,7 +37,8 @@ from replaykit.errors import CassetteError
 # Canonical placeholders the sanitizer writes. Each one is shaped so that no live rule matches it (the key id
 # has a '0', outside base32, and ends in EXAMPLE like AWS's documentation keys, which other scanners skip too).
 PLACEHOLDER_SECRET = "REDACTED"
-PLACEHOLDER_ACCESS_KEY_ID = "AKIAREDACTED0EXAMPLE"
+# not key-shaped on purpose: naive scanners (and reviewers) must not mistake the placeholder for a key
+PLACEHOLDER_ACCESS_KEY_ID = "AKIA_REDACTED"
 PLACEHOLDER_SECRET_ACCESS_KEY = "REDACTED"
 PLACEHOLDER_SESSION_TOKEN = "REDACTED"
 PLACEHOLDER_ACCOUNT_ID = "000000000000"
