@@ -53,3 +53,17 @@ def echo_server():
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
+
+
+def _hypothesis_profiles() -> None:
+    """CI replays a fixed, derandomized set of examples (reproducible); local runs keep exploring."""
+    import os
+
+    from hypothesis import settings
+
+    settings.register_profile("ci", derandomize=True, print_blob=True)
+    if os.environ.get("CI"):
+        settings.load_profile("ci")
+
+
+_hypothesis_profiles()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import string
 from pathlib import Path
@@ -100,7 +101,11 @@ def _clients(base: str | None):
     return oa, br
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# REPLAYKIT_SECURITY_EXAMPLES=1000 for a deeper hunt than the suite's default
+EXAMPLES = int(os.environ.get("REPLAYKIT_SECURITY_EXAMPLES", "40"))
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(family=st.sampled_from(sorted(FAMILIES)), location=st.sampled_from(LOCATIONS), data=st.data())
 def test_planted_secret_never_reaches_the_cassette_and_replay_still_works(hostile_server, planted, tmp_path_factory,
                                                                           family, location, data):
