@@ -66,7 +66,6 @@ class ContractGate:
         self.mode = mode or ("check" if self.dir.is_dir() and any(self.dir.rglob("*.json")) else "off")
         self._store: Any = None
         self._seen: set[tuple[str, int]] = set()
-        self.exchanges: list[Any] = []
         self.checked = 0
 
     def store(self) -> Any:
@@ -88,8 +87,7 @@ class ContractGate:
                 self._seen.add(key)
                 fresh.append(ex)
         if self.mode == "update":
-            self.exchanges.extend(fresh)
-            return []
+            return []  # contracts are re-inferred at session end, from the written cassettes
         problems = []
         store = self.store()
         for ex in fresh:
@@ -101,13 +99,21 @@ class ContractGate:
             )
         return problems
 
-    def finish(self) -> list[Any]:
-        """In update mode, merge what the session saw into the contracts; returns changed files."""
-        if self.mode != "update" or not self.exchanges:
+    def finish(self, cassette_dir: Any) -> list[Any]:
+        """In update mode, re-infer contracts from the cassettes on disk (after they were written); changed files.
+
+        Reading the saved cassettes (not what one process saw) makes this right under xdist too: only the
+        controller runs it, once every worker has written its cassettes.
+        """
+        from pathlib import Path
+
+        if self.mode != "update" or not Path(cassette_dir).is_dir():
             return []
+        from replaykit.cassette import iter_cassettes, load_exchanges
         from replaykit.contracts.infer import update_contracts
 
-        return update_contracts(self.exchanges, self.dir)
+        exchanges = [ex for path in iter_cassettes(cassette_dir) for ex in load_exchanges(path)]
+        return update_contracts(exchanges, self.dir)
 
 
 def exchanges_of(cassette: Any, indices: Any) -> list[Any]:

@@ -80,13 +80,17 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """In ``--replaykit-contracts=update`` mode, merge what the session saw into contracts/."""
-    from replaykit._session import GATE
+    from replaykit._session import GATE, ContractGate
 
-    gate = session.config.stash.get(GATE, None)
-    if gate is not None:
-        gate.finish()
     workeroutput = getattr(session.config, "workeroutput", None)
     setup = session.config.stash.get(SETUP, None)
+    if workeroutput is None and setup is not None:
+        # not an xdist worker: cassettes are all saved by now (workers finished first)
+        gate = session.config.stash.get(GATE, None) or (
+            ContractGate(setup.config.contracts_dir, setup.config.contracts)
+            if setup.config.contracts == "update" else None)
+        if gate is not None:
+            gate.finish(setup.config.cassette_dir)
     if workeroutput is not None and setup is not None:
         # an xdist worker: hand the counts to the controller, which prints one summary for the run
         stats = setup.stats

@@ -117,3 +117,21 @@ def test_stream(bedrock_runtime):
                    if line[:1] in "+-" and not line.startswith(("+++", "---"))]
         offending = [line for line in changed if not VOLATILE.match(line[1:])]
         assert not offending, f"{path.name}: non-volatile lines changed: {offending[:6]}"
+
+
+def test_contracts_update_mode_infers_from_written_cassettes_also_under_xdist(pytester):
+    pytester.makepyfile(test_mod=CHAT.replace("PROMPT", "hello") + '''
+def test_embed(openai_client):
+    assert openai_client.embeddings.create(model="text-embedding-3-small", input="x").data
+''')
+    result = pytester.runpytest_subprocess("-n", "2", "--record-mode=once", "--replaykit-contracts=update",
+                                           "-p", "no:randomly")
+    result.assert_outcomes(passed=2)
+    import json
+
+    chat = json.loads((pytester.path / "contracts" / "openai" / "chat.completions.json").read_text())
+    assert chat["x-replaykit"]["samples"] == 1 and "choices" in chat["response"]["success"]["properties"]
+    assert (pytester.path / "contracts" / "openai" / "embeddings.json").is_file()
+    # and the next plain run checks replays against them
+    replay = pytester.runpytest_subprocess("-p", "no:randomly")
+    replay.assert_outcomes(passed=2)
