@@ -36,50 +36,112 @@ _SEP = r"[\"']?\s*(?:[:=]|>|%3[Dd])\s*[\"']?"  # key/value separator in JSON, YA
 
 RULES: tuple[Rule, ...] = (
     Rule("private-key", "PEM private key block (-----BEGIN … PRIVATE KEY-----)"),
-    Rule("aws-access-key-id", "AWS access key id (AKIA/ASIA/… + 16 base32 chars)", regex=re.compile(
-        r"(?<![A-Za-z0-9])(?P<s>(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ABIA|ACCA)[A-Z2-7]{16})(?![A-Za-z0-9])")),
-    Rule("aws-sigv4-credential", "access key id in a SigV4 Credential= scope (Authorization header or presigned URL)",
-         regex=re.compile(r"(?i:(?<![A-Za-z0-9-])(?:X-Amz-)?Credential(?:=|%3D))(?P<s>[A-Z0-9]{16,128})(?=/|%2[Ff])")),
-    Rule("aws-session-token", "AWS STS session token (FwoGZXIvYXdz…/IQoJb3JpZ2lu… or an X-Amz-Security-Token value)",
-         regex=re.compile(
-             r"(?<![A-Za-z0-9/+])(?P<s>(?:FwoGZXIvYXdz|IQoJb3JpZ2lu)[A-Za-z0-9/+=]{40,})(?![A-Za-z0-9/+=%])"
-             r"|(?i:X-Amz-Security-Token|(?:aws_?)?session_?token|security_?token)" + _SEP
-             + r"(?P<s2>[A-Za-z0-9/+=%]{16,})(?![A-Za-z0-9/+=%])")),
-    Rule("aws-secret-access-key", "AWS secret access key (40 chars) next to a secret-key name", regex=re.compile(
-        r"(?i:(?:aws[_-]?)?secret(?:[_-]?access)?(?:[_-]?key)?)" + _SEP
-        + r"(?P<s>[A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])")),
-    Rule("aws-signature", "AWS request signature (X-Amz-Signature=, SigV4 Signature=<hex64>, SigV2 Signature=)",
-         regex=re.compile(
-             r"(?i:(?<![A-Za-z0-9-])(?:X-Amz-)?Signature(?:=|%3D))(?P<s>[0-9a-f]{64})(?![0-9a-f])"
-             r"|(?:[?&]|&amp;)Signature=(?P<s2>[A-Za-z0-9%+/]{27,}={0,2})(?![A-Za-z0-9%+/=])")),
-    Rule("anthropic-api-key", "Anthropic API key (sk-ant-…)", needs_mixed=True, regex=re.compile(
-        r"(?<![A-Za-z0-9_-])(?P<s>sk-ant-[A-Za-z0-9_-]{20,})(?![A-Za-z0-9_-])")),
-    Rule("openai-api-key", "OpenAI API key (sk-, sk-proj-, sk-svcacct-, sk-admin-)", needs_mixed=True,
-         regex=re.compile(r"(?<![A-Za-z0-9_-])(?P<s>sk-(?!ant-)[A-Za-z0-9_-]{20,})(?![A-Za-z0-9_-])")),
-    Rule("github-token", "GitHub token (ghp_/gho_/ghu_/ghs_/ghr_/github_pat_)", regex=re.compile(
-        r"(?<![A-Za-z0-9_])(?P<s>gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{60,255})(?![A-Za-z0-9_])")),
-    Rule("google-api-key", "Google API key (AIza…)", regex=re.compile(
-        r"(?<![A-Za-z0-9_-])(?P<s>AIza[0-9A-Za-z_-]{35})(?![A-Za-z0-9_-])")),
-    Rule("jwt", "JSON Web Token (eyJ….eyJ….signature)", regex=re.compile(
-        r"(?<![A-Za-z0-9_-])(?P<s>eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{10,})(?![A-Za-z0-9_-])")),
-    Rule("bearer-token", "Bearer token of 16+ chars that is not a placeholder", needs_mixed=True, regex=re.compile(
-        r"(?i:(?<![A-Za-z0-9])Bearer)\s+(?P<s>[A-Za-z0-9._~+/=-]{16,})(?![A-Za-z0-9._~+/=-])")),
-    Rule("credential-field", "value of a credential-named key, header or query parameter (password, api_key, "
-         "x-api-key, cookie, client_secret, …)", needs_mixed=True, regex=re.compile(
-             r"(?i:(?<![A-Za-z0-9])(?:api[_-]?key|access[_-]?token|auth[_-]?token|refresh[_-]?token|"
-             r"client[_-]?secret|password|passwd))" + _SEP + r"(?P<s>[^\s\"'&,;<>]{8,})")),
-    Rule("aws-account-id", "AWS account id in an ARN, an account-scoped host/URL or an account field", LOW,
-         regex=re.compile(
-             r"arn(?::|%3[Aa])aws[a-z-]*(?::|%3[Aa])[a-z0-9-]+(?::|%3[Aa])[a-z0-9-]*(?::|%3[Aa])"
-             r"(?P<s>\d{12})(?=:|%3[Aa])"
-             r"|(?<![\w-])(?P<s2>\d{12})\.(?:dkr\.ecr|s3-control|s3-outposts|s3-object-lambda)\."
-             r"|(?<![0-9])(?P<s3>\d{12})(?![0-9])(?=[a-z0-9-]*(?:\.s3-accesspoint)?\.s3[.-][a-z0-9.-]*amazonaws\.com)"
-             r"|amazonaws\.com(?:\.cn)?/(?:[a-z0-9.-]*?[.-])?(?P<s4>\d{12})(?![0-9])(?=[-/.?#]|$)"
-             r"|(?i:<Account>|[\"']?(?:aws_?)?account_?id[\"']?\s*[:=]\s*[\"']?|[\"']Account[\"']\s*:\s*[\"'])"
-             r"(?P<s5>\d{12})(?![0-9])")),
-    Rule("openai-identifier", "OpenAI organization/project id (org-…, proj_…, OpenAI-Organization/-Project header)",
-         LOW, regex=re.compile(
-             r"(?<![A-Za-z0-9_-])(?P<s>org-[A-Za-z0-9]{24}|proj_[A-Za-z0-9]{24})(?![A-Za-z0-9_-])")),
+    Rule(
+        "aws-access-key-id",
+        "AWS access key id (AKIA/ASIA/… + 16 base32 chars)",
+        regex=re.compile(
+            r"(?<![A-Za-z0-9])(?P<s>(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ABIA|ACCA)[A-Z2-7]{16})(?![A-Za-z0-9])"
+        ),
+    ),
+    Rule(
+        "aws-sigv4-credential",
+        "access key id in a SigV4 Credential= scope (Authorization header or presigned URL)",
+        regex=re.compile(r"(?i:(?<![A-Za-z0-9-])(?:X-Amz-)?Credential(?:=|%3D))(?P<s>[A-Z0-9]{16,128})(?=/|%2[Ff])"),
+    ),
+    Rule(
+        "aws-session-token",
+        "AWS STS session token (FwoGZXIvYXdz…/IQoJb3JpZ2lu… or an X-Amz-Security-Token value)",
+        regex=re.compile(
+            r"(?<![A-Za-z0-9/+])(?P<s>(?:FwoGZXIvYXdz|IQoJb3JpZ2lu)[A-Za-z0-9/+=]{40,})(?![A-Za-z0-9/+=%])"
+            r"|(?i:X-Amz-Security-Token|(?:aws_?)?session_?token|security_?token)"
+            + _SEP
+            + r"(?P<s2>[A-Za-z0-9/+=%]{16,})(?![A-Za-z0-9/+=%])"
+        ),
+    ),
+    Rule(
+        "aws-secret-access-key",
+        "AWS secret access key (40 chars) next to a secret-key name",
+        regex=re.compile(
+            r"(?i:(?:aws[_-]?)?secret(?:[_-]?access)?(?:[_-]?key)?)"
+            + _SEP
+            + r"(?P<s>[A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])"
+        ),
+    ),
+    Rule(
+        "aws-signature",
+        "AWS request signature (X-Amz-Signature=, SigV4 Signature=<hex64>, SigV2 Signature=)",
+        regex=re.compile(
+            r"(?i:(?<![A-Za-z0-9-])(?:X-Amz-)?Signature(?:=|%3D))(?P<s>[0-9a-f]{64})(?![0-9a-f])"
+            r"|(?:[?&]|&amp;)Signature=(?P<s2>[A-Za-z0-9%+/]{27,}={0,2})(?![A-Za-z0-9%+/=])"
+        ),
+    ),
+    Rule(
+        "anthropic-api-key",
+        "Anthropic API key (sk-ant-…)",
+        needs_mixed=True,
+        regex=re.compile(r"(?<![A-Za-z0-9_-])(?P<s>sk-ant-[A-Za-z0-9_-]{20,})(?![A-Za-z0-9_-])"),
+    ),
+    Rule(
+        "openai-api-key",
+        "OpenAI API key (sk-, sk-proj-, sk-svcacct-, sk-admin-)",
+        needs_mixed=True,
+        regex=re.compile(r"(?<![A-Za-z0-9_-])(?P<s>sk-(?!ant-)[A-Za-z0-9_-]{20,})(?![A-Za-z0-9_-])"),
+    ),
+    Rule(
+        "github-token",
+        "GitHub token (ghp_/gho_/ghu_/ghs_/ghr_/github_pat_)",
+        regex=re.compile(
+            r"(?<![A-Za-z0-9_])(?P<s>gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{60,255})(?![A-Za-z0-9_])"
+        ),
+    ),
+    Rule(
+        "google-api-key",
+        "Google API key (AIza…)",
+        regex=re.compile(r"(?<![A-Za-z0-9_-])(?P<s>AIza[0-9A-Za-z_-]{35})(?![A-Za-z0-9_-])"),
+    ),
+    Rule(
+        "jwt",
+        "JSON Web Token (eyJ….eyJ….signature)",
+        regex=re.compile(
+            r"(?<![A-Za-z0-9_-])(?P<s>eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{10,})(?![A-Za-z0-9_-])"
+        ),
+    ),
+    Rule(
+        "bearer-token",
+        "Bearer token of 16+ chars that is not a placeholder",
+        needs_mixed=True,
+        regex=re.compile(r"(?i:(?<![A-Za-z0-9])Bearer)\s+(?P<s>[A-Za-z0-9._~+/=-]{16,})(?![A-Za-z0-9._~+/=-])"),
+    ),
+    Rule(
+        "credential-field",
+        "value of a credential-named key, header or query parameter (password, api_key, "
+        "x-api-key, cookie, client_secret, …)",
+        needs_mixed=True,
+        regex=re.compile(
+            r"(?i:(?<![A-Za-z0-9])(?:api[_-]?key|access[_-]?token|auth[_-]?token|refresh[_-]?token|"
+            r"client[_-]?secret|password|passwd))" + _SEP + r"(?P<s>[^\s\"'&,;<>]{8,})"
+        ),
+    ),
+    Rule(
+        "aws-account-id",
+        "AWS account id in an ARN, an account-scoped host/URL or an account field",
+        LOW,
+        regex=re.compile(
+            r"arn(?::|%3[Aa])aws[a-z-]*(?::|%3[Aa])[a-z0-9-]+(?::|%3[Aa])[a-z0-9-]*(?::|%3[Aa])"
+            r"(?P<s>\d{12})(?=:|%3[Aa])"
+            r"|(?<![\w-])(?P<s2>\d{12})\.(?:dkr\.ecr|s3-control|s3-outposts|s3-object-lambda)\."
+            r"|(?<![0-9])(?P<s3>\d{12})(?![0-9])(?=[a-z0-9-]*(?:\.s3-accesspoint)?\.s3[.-][a-z0-9.-]*amazonaws\.com)"
+            r"|amazonaws\.com(?:\.cn)?/(?:[a-z0-9.-]*?[.-])?(?P<s4>\d{12})(?![0-9])(?=[-/.?#]|$)"
+            r"|(?i:<Account>|[\"']?(?:aws_?)?account_?id[\"']?\s*[:=]\s*[\"']?|[\"']Account[\"']\s*:\s*[\"'])"
+            r"(?P<s5>\d{12})(?![0-9])"
+        ),
+    ),
+    Rule(
+        "openai-identifier",
+        "OpenAI organization/project id (org-…, proj_…, OpenAI-Organization/-Project header)",
+        LOW,
+        regex=re.compile(r"(?<![A-Za-z0-9_-])(?P<s>org-[A-Za-z0-9]{24}|proj_[A-Za-z0-9]{24})(?![A-Za-z0-9_-])"),
+    ),
     Rule("high-entropy-header", "high-entropy token (24+ chars) in a header not known to be benign", MEDIUM),
 )
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
@@ -101,65 +163,228 @@ def norm_name(name: str) -> str:
     return name.strip().lstrip(":").lower().replace("-", "_")
 
 
-SECRET_KEY_NAMES = frozenset({
-    "aws_secret_access_key", "secret_access_key", "secretaccesskey", "aws_secret_key", "secret_key", "secretkey",
-    "secret", "aws_secret",
-})
-SESSION_TOKEN_NAMES = frozenset({
-    "aws_session_token", "session_token", "sessiontoken", "x_amz_security_token", "security_token", "securitytoken",
-})
-CREDENTIAL_NAMES = frozenset({
-    "password", "passwd", "api_key", "apikey", "x_api_key", "api_token", "auth_token", "access_token",
-    "refresh_token", "id_token", "client_secret", "private_key", "proxy_authorization", "x_goog_api_key",
-    "x_amz_server_side_encryption_customer_key", "x_auth_token", "private_token", "openai_api_key",
-    "anthropic_api_key", "cookie", "set_cookie", "aws_secret_access_key", "secret_access_key", "secretaccesskey",
-    "aws_secret_key", "secret_key", "secretkey",
-})  # not a bare "secret": that key names secrets (Secrets Manager ids, config refs) more often than it holds one
+SECRET_KEY_NAMES = frozenset(
+    {
+        "aws_secret_access_key",
+        "secret_access_key",
+        "secretaccesskey",
+        "aws_secret_key",
+        "secret_key",
+        "secretkey",
+        "secret",
+        "aws_secret",
+    }
+)
+SESSION_TOKEN_NAMES = frozenset(
+    {
+        "aws_session_token",
+        "session_token",
+        "sessiontoken",
+        "x_amz_security_token",
+        "security_token",
+        "securitytoken",
+    }
+)
+CREDENTIAL_NAMES = frozenset(
+    {
+        "password",
+        "passwd",
+        "api_key",
+        "apikey",
+        "x_api_key",
+        "api_token",
+        "auth_token",
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "client_secret",
+        "private_key",
+        "proxy_authorization",
+        "x_goog_api_key",
+        "x_amz_server_side_encryption_customer_key",
+        "x_auth_token",
+        "private_token",
+        "openai_api_key",
+        "anthropic_api_key",
+        "cookie",
+        "set_cookie",
+        "aws_secret_access_key",
+        "secret_access_key",
+        "secretaccesskey",
+        "aws_secret_key",
+        "secret_key",
+        "secretkey",
+    }
+)  # not a bare "secret": that key names secrets (Secrets Manager ids, config refs) more often than it holds one
 AUTHORIZATION_NAMES = frozenset({"authorization"})
-ACCOUNT_NAMES = frozenset({
-    "account", "account_id", "accountid", "aws_account_id", "awsaccountid", "x_amz_expected_bucket_owner",
-    "x_amz_source_account", "x_amz_account_id", "owner_account_id",
-})
+ACCOUNT_NAMES = frozenset(
+    {
+        "account",
+        "account_id",
+        "accountid",
+        "aws_account_id",
+        "awsaccountid",
+        "x_amz_expected_bucket_owner",
+        "x_amz_source_account",
+        "x_amz_account_id",
+        "owner_account_id",
+    }
+)
 OPENAI_ID_NAMES = frozenset({"openai_organization", "openai_project"})
 
 # Headers whose values are ids, hashes, dates or protocol noise: never entropy-checked (regex rules still run).
-BENIGN_HEADERS = frozenset(norm_name(h) for h in (
-    "content-type", "content-length", "content-encoding", "content-md5", "content-range", "content-disposition",
-    "content-language", "date", "etag", "last-modified", "expires", "cache-control", "age", "server", "via", "vary",
-    "connection", "keep-alive", "transfer-encoding", "accept", "accept-encoding", "accept-ranges", "accept-language",
-    "user-agent", "x-amz-user-agent", "host", "strict-transport-security", "alt-svc", "x-amzn-requestid",
-    "x-amzn-request-id", "x-amz-request-id", "x-amz-id-2", "x-amz-version-id", "x-amz-cf-id", "x-amz-cf-pop",
-    "x-amzn-trace-id", "x-amz-apigw-id", "x-amz-date", "x-amz-content-sha256", "x-amz-server-side-encryption",
-    "x-amz-server-side-encryption-customer-key-md5", "x-amz-server-side-encryption-customer-algorithm",
-    "x-amz-server-side-encryption-aws-kms-key-id", "x-amz-server-side-encryption-context",
-    "x-amz-expiration", "x-amz-restore", "x-amz-storage-class", "x-amz-mp-parts-count", "x-amz-delete-marker",
-    "x-amz-replication-status", "x-amz-bucket-region", "x-amz-copy-source-version-id", "x-amz-decoded-content-length",
-    "x-amz-trailer", "x-amzn-errortype", "x-amzn-query-error", "amz-sdk-invocation-id", "amz-sdk-request",
-    "x-request-id", "request-id", "openai-processing-ms", "openai-version", "openai-model", "traceparent",
-    "tracestate", "retry-after", "retry-after-ms", "x-should-retry", "x-content-type-options", "x-frame-options",
-    "referrer-policy", "content-security-policy", "link", "event-type", "message-type", "exception-type",
-    "error-code", "x-envoy-upstream-service-time", "x-cloud-trace-context", "expect",
-))
-BENIGN_HEADER_PREFIXES = tuple(norm_name(p) for p in (
-    "access-control-", "x-ratelimit-", "x-stainless-", "x-amzn-bedrock-", "x-amz-checksum-", "x-amz-object-lock-",
-    "x-envoy-", "anthropic-ratelimit-", "cf-", "openai-",
-))
+BENIGN_HEADERS = frozenset(
+    norm_name(h)
+    for h in (
+        "content-type",
+        "content-length",
+        "content-encoding",
+        "content-md5",
+        "content-range",
+        "content-disposition",
+        "content-language",
+        "date",
+        "etag",
+        "last-modified",
+        "expires",
+        "cache-control",
+        "age",
+        "server",
+        "via",
+        "vary",
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "accept",
+        "accept-encoding",
+        "accept-ranges",
+        "accept-language",
+        "user-agent",
+        "x-amz-user-agent",
+        "host",
+        "strict-transport-security",
+        "alt-svc",
+        "x-amzn-requestid",
+        "x-amzn-request-id",
+        "x-amz-request-id",
+        "x-amz-id-2",
+        "x-amz-version-id",
+        "x-amz-cf-id",
+        "x-amz-cf-pop",
+        "x-amzn-trace-id",
+        "x-amz-apigw-id",
+        "x-amz-date",
+        "x-amz-content-sha256",
+        "x-amz-server-side-encryption",
+        "x-amz-server-side-encryption-customer-key-md5",
+        "x-amz-server-side-encryption-customer-algorithm",
+        "x-amz-server-side-encryption-aws-kms-key-id",
+        "x-amz-server-side-encryption-context",
+        "x-amz-expiration",
+        "x-amz-restore",
+        "x-amz-storage-class",
+        "x-amz-mp-parts-count",
+        "x-amz-delete-marker",
+        "x-amz-replication-status",
+        "x-amz-bucket-region",
+        "x-amz-copy-source-version-id",
+        "x-amz-decoded-content-length",
+        "x-amz-trailer",
+        "x-amzn-errortype",
+        "x-amzn-query-error",
+        "amz-sdk-invocation-id",
+        "amz-sdk-request",
+        "x-request-id",
+        "request-id",
+        "openai-processing-ms",
+        "openai-version",
+        "openai-model",
+        "traceparent",
+        "tracestate",
+        "retry-after",
+        "retry-after-ms",
+        "x-should-retry",
+        "x-content-type-options",
+        "x-frame-options",
+        "referrer-policy",
+        "content-security-policy",
+        "link",
+        "event-type",
+        "message-type",
+        "exception-type",
+        "error-code",
+        "x-envoy-upstream-service-time",
+        "x-cloud-trace-context",
+        "expect",
+    )
+)
+BENIGN_HEADER_PREFIXES = tuple(
+    norm_name(p)
+    for p in (
+        "access-control-",
+        "x-ratelimit-",
+        "x-stainless-",
+        "x-amzn-bedrock-",
+        "x-amz-checksum-",
+        "x-amz-object-lock-",
+        "x-envoy-",
+        "anthropic-ratelimit-",
+        "cf-",
+        "openai-",
+    )
+)
 
 # ---- placeholders: what sanitizers (ours and others') write in place of a secret ---------------------------
 
 _PLACEHOLDER_SUBSTRINGS = (
-    "redacted", "example", "placeholder", "dummy", "changeme", "xxxx", "****", "your_", "your-", "yourkey",
-    "<", ">", "${", "{{", "...", "…", "%s", "scrubbed", "filtered", "masked", "removed", "hidden",
+    "redacted",
+    "example",
+    "placeholder",
+    "dummy",
+    "changeme",
+    "xxxx",
+    "****",
+    "your_",
+    "your-",
+    "yourkey",
+    "<",
+    ">",
+    "${",
+    "{{",
+    "...",
+    "…",
+    "%s",
+    "scrubbed",
+    "filtered",
+    "masked",
+    "removed",
+    "hidden",
 )
-_PLACEHOLDER_WORDS = re.compile(r"(?i)(?:^|[^a-z])(?:fake|mock|test|testing|sample|invalid|notreal|none|null)"
-                                r"(?:[^a-z]|$)")
-_PLACEHOLDER_EXACT = frozenset({
-    "123456789012", "210987654321", "012345678901", "secret", "password", "changeme", "token", "apikey", "none",
-    "null", "true", "false",
-})
+_PLACEHOLDER_WORDS = re.compile(
+    r"(?i)(?:^|[^a-z])(?:fake|mock|test|testing|sample|invalid|notreal|none|null)"
+    r"(?:[^a-z]|$)"
+)
+_PLACEHOLDER_EXACT = frozenset(
+    {
+        "123456789012",
+        "210987654321",
+        "012345678901",
+        "secret",
+        "password",
+        "changeme",
+        "token",
+        "apikey",
+        "none",
+        "null",
+        "true",
+        "false",
+    }
+)
 _ENV_NAME = re.compile(r"^\$?[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
-_KNOWN_PREFIX = re.compile(r"^(?:sk-(?:ant-|proj-|svcacct-|admin-)?|AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ABIA|ACCA|"
-                           r"gh[pousr]_|github_pat_|AIza|Bearer\s+|org-|proj_)")
+_KNOWN_PREFIX = re.compile(
+    r"^(?:sk-(?:ant-|proj-|svcacct-|admin-)?|AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ABIA|ACCA|"
+    r"gh[pousr]_|github_pat_|AIza|Bearer\s+|org-|proj_)"
+)
 
 
 def is_placeholder(secret: str) -> bool:
@@ -219,8 +444,10 @@ _UUIDISH = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-f
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S*")
 _WORD_SEP = re.compile(r"[/+=_~-]")
 # provider object ids (OpenAI, Anthropic, Bedrock): identifiers echoed in headers, never credentials
-_ID_PREFIX = re.compile(r"^(?:chatcmpl|cmpl|resp|msg|req|call|toolu|tooluse|run|thread|asst|file|batch|evt|ft|"
-                        r"ftjob|vs|step|modr|embd|rs|fc|ws|srvtoolu|compl)[-_][A-Za-z0-9]+$")
+_ID_PREFIX = re.compile(
+    r"^(?:chatcmpl|cmpl|resp|msg|req|call|toolu|tooluse|run|thread|asst|file|batch|evt|ft|"
+    r"ftjob|vs|step|modr|embd|rs|fc|ws|srvtoolu|compl)[-_][A-Za-z0-9]+$"
+)
 _HAS_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # hex (optionally behind a short word prefix: req_…, sha256-…) is a digest or an id far more often than a key
 _HEXISH = re.compile(r"^(?:[A-Za-z]{1,12}[_-])?[0-9a-fA-F]+$")
@@ -241,8 +468,13 @@ def high_entropy_tokens(value: str) -> list[str]:
     # URLs are skipped: their paths are words and ids; credentials in them are the regex rules' job (presigned)
     for m in ENTROPY_TOKEN.finditer(_URL.sub(" ", value)):
         tok = m.group(0)
-        if _UUIDISH.match(tok) or _HAS_UUID.search(tok) or _HEXISH.match(tok) or _ID_PREFIX.match(tok) \
-                or is_placeholder(tok):
+        if (
+            _UUIDISH.match(tok)
+            or _HAS_UUID.search(tok)
+            or _HEXISH.match(tok)
+            or _ID_PREFIX.match(tok)
+            or is_placeholder(tok)
+        ):
             continue
         parts = [part for part in _WORD_SEP.split(tok) if part]
         if len(parts) > 1 and all((part.isalpha() and len(part) <= 16) or part.isdigit() for part in parts):
@@ -314,7 +546,7 @@ def private_keys(text: str) -> list[tuple[int, int, str]]:
     for m in PEM_BEGIN.finditer(text):
         end_m = PEM_END.search(text, m.end(), m.end() + 16384)
         stop = end_m.end() if end_m else min(len(text), m.end() + 4096)
-        body = PEM_ESCAPES.sub("", text[m.end(): end_m.start() if end_m else stop])
+        body = PEM_ESCAPES.sub("", text[m.end() : end_m.start() if end_m else stop])
         if "redacted" in body.lower():
             continue
         chars = "".join(PEM_BODY_CHARS.findall(body))

@@ -88,14 +88,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         # not an xdist worker: cassettes are all saved by now (workers finished first)
         gate = session.config.stash.get(GATE, None) or (
             ContractGate(setup.config.contracts_dir, setup.config.contracts)
-            if setup.config.contracts == "update" else None)
+            if setup.config.contracts == "update"
+            else None
+        )
         if gate is not None:
             gate.finish(setup.config.cassette_dir)
     if workeroutput is not None and setup is not None:
         # an xdist worker: hand the counts to the controller, which prints one summary for the run
         stats = setup.stats
-        workeroutput["replaykit_stats"] = {"replayed": dict(stats.replayed), "recorded": dict(stats.recorded),
-                                           "written": sorted(stats.written)}
+        workeroutput["replaykit_stats"] = {
+            "replayed": dict(stats.replayed),
+            "recorded": dict(stats.recorded),
+            "written": sorted(stats.written),
+        }
 
 
 @pytest.hookimpl(optionalhook=True)

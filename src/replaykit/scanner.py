@@ -49,11 +49,17 @@ PLACEHOLDER_JWT = "eyJREDACTED.eyJREDACTED.REDACTED"
 PLACEHOLDER_SIGNATURE = "0" * 64
 PLACEHOLDER_PRIVATE_KEY = "-----BEGIN PRIVATE KEY-----REDACTED-----END PRIVATE KEY-----"
 PLACEHOLDERS: dict[str, str] = {
-    "secret": PLACEHOLDER_SECRET, "access_key_id": PLACEHOLDER_ACCESS_KEY_ID,
-    "secret_access_key": PLACEHOLDER_SECRET_ACCESS_KEY, "session_token": PLACEHOLDER_SESSION_TOKEN,
-    "account_id": PLACEHOLDER_ACCOUNT_ID, "openai_key": PLACEHOLDER_OPENAI_KEY,
-    "anthropic_key": PLACEHOLDER_ANTHROPIC_KEY, "bearer": PLACEHOLDER_BEARER, "jwt": PLACEHOLDER_JWT,
-    "signature": PLACEHOLDER_SIGNATURE, "private_key": PLACEHOLDER_PRIVATE_KEY,
+    "secret": PLACEHOLDER_SECRET,
+    "access_key_id": PLACEHOLDER_ACCESS_KEY_ID,
+    "secret_access_key": PLACEHOLDER_SECRET_ACCESS_KEY,
+    "session_token": PLACEHOLDER_SESSION_TOKEN,
+    "account_id": PLACEHOLDER_ACCOUNT_ID,
+    "openai_key": PLACEHOLDER_OPENAI_KEY,
+    "anthropic_key": PLACEHOLDER_ANTHROPIC_KEY,
+    "bearer": PLACEHOLDER_BEARER,
+    "jwt": PLACEHOLDER_JWT,
+    "signature": PLACEHOLDER_SIGNATURE,
+    "private_key": PLACEHOLDER_PRIVATE_KEY,
 }
 
 RULES = P.RULES
@@ -119,13 +125,15 @@ class _Scanner:
             self.approved += 1
             return []
         rule = P.RULES_BY_ID[rule_id]
-        return [Finding(rule_id, rule.description, loc, preview_of(secret, fp), self.file, self.exchange, fp,
-                        rule.severity)]
+        return [
+            Finding(rule_id, rule.description, loc, preview_of(secret, fp), self.file, self.exchange, fp, rule.severity)
+        ]
 
     # ---- text -----------------------------------------------------------------------------------------
 
     def text(self, s: str, loc: str, depth: int, *, lines: bool = False, runs: bool = True) -> list[Finding]:
         """Regex rules over a string, then base64 runs embedded in it (decoded when they are text)."""
+
         def where(pos: int) -> str:
             return f"line {s.count(chr(10), 0, pos) + 1}" if lines else loc
 
@@ -156,8 +164,11 @@ class _Scanner:
         out = self.text(s, loc, depth, runs=whole is None)
         if whole is not None:
             decoded = P.printable_text(whole)
-            inner = self.string(decoded, loc + "<base64>", depth + 1) if decoded is not None \
+            inner = (
+                self.string(decoded, loc + "<base64>", depth + 1)
+                if decoded is not None
                 else self.binary(whole, loc + "<base64>", depth + 1)
+            )
             out = _merge(out, inner)
         if "%" in s and depth < MAX_DEPTH:
             plain = unquote(s)
@@ -181,8 +192,7 @@ class _Scanner:
             for i, (key, item) in enumerate(value.items()):
                 name = key.decode("utf-8", "replace") if isinstance(key, bytes) else str(key)
                 key_loc = f"{loc}.{{key #{i}}}" if loc else f"{{key #{i}}}"
-                key_hits = self.string(name, key_loc, depth) if isinstance(key, (str, bytes)) and len(name) >= 8 \
-                    else []
+                key_hits = self.string(name, key_loc, depth) if isinstance(key, (str, bytes)) and len(name) >= 8 else []
                 out += key_hits
                 child = key_loc if key_hits else _join(loc, name)
                 out += self.header(name, item, child, depth) if headers else self.field(name, item, child, depth)
@@ -217,8 +227,7 @@ class _Scanner:
                 out += self.walk(item, item_loc, depth)
         return out
 
-    def scalar(self, name: str, value: str | bytes | bytearray, loc: str, depth: int, *, header: bool
-               ) -> list[Finding]:
+    def scalar(self, name: str, value: str | bytes | bytearray, loc: str, depth: int, *, header: bool) -> list[Finding]:
         """A named string: every rule first; only when none matched does the name alone make a finding."""
         approved = self.approved
         hits = self.walk(value, loc, depth)
@@ -275,6 +284,7 @@ def _to_str(value: str | bytes | bytearray) -> str:
 
 def _merge(outer: list[Finding], inner: Iterable[Finding], *, any_rule: bool = False) -> list[Finding]:
     """Outer findings plus inner-layer ones for secrets not already reported (same fingerprint and rule)."""
+
     def key(f: Finding) -> tuple[str, str]:
         return ("", f.fingerprint) if any_rule else (f.rule, f.fingerprint)
 
@@ -300,8 +310,9 @@ def scan_value(value: Any, *, location: str = "", allowlist: Allowlist | None = 
     return _Scanner(allowlist=allowlist).walk(value, location, 0)
 
 
-def scan_cassette_data(data: dict[str, Any], *, file: str | None = None,
-                       allowlist: Allowlist | None = None) -> list[Finding]:
+def scan_cassette_data(
+    data: dict[str, Any], *, file: str | None = None, allowlist: Allowlist | None = None
+) -> list[Finding]:
     """Scan a parsed cassette of any vcrpy v1 flavour; findings in exchange ``i`` carry ``exchange=i``."""
     scanner = _Scanner(file=file, allowlist=allowlist)
     if not isinstance(data, dict):
@@ -368,10 +379,32 @@ def _parse(text: str, *, json_file: bool) -> Any:
 
 
 __all__ = [
-    "ALLOWLIST_FILENAME", "Allowlist", "CASSETTE_SUFFIXES", "Finding", "PLACEHOLDERS", "PLACEHOLDER_ACCESS_KEY_ID",
-    "PLACEHOLDER_ACCOUNT_ID", "PLACEHOLDER_ANTHROPIC_KEY", "PLACEHOLDER_BEARER", "PLACEHOLDER_JWT",
-    "PLACEHOLDER_OPENAI_KEY", "PLACEHOLDER_PRIVATE_KEY", "PLACEHOLDER_SECRET", "PLACEHOLDER_SECRET_ACCESS_KEY",
-    "PLACEHOLDER_SESSION_TOKEN", "PLACEHOLDER_SIGNATURE", "RULES", "canonical_secret", "fingerprint_of",
-    "fingerprint_secret", "preview_of", "sample_in_context", "sample_secret", "scan_cassette_data", "scan_file",
-    "scan_path", "scan_text", "scan_value",
+    "ALLOWLIST_FILENAME",
+    "Allowlist",
+    "CASSETTE_SUFFIXES",
+    "Finding",
+    "PLACEHOLDERS",
+    "PLACEHOLDER_ACCESS_KEY_ID",
+    "PLACEHOLDER_ACCOUNT_ID",
+    "PLACEHOLDER_ANTHROPIC_KEY",
+    "PLACEHOLDER_BEARER",
+    "PLACEHOLDER_JWT",
+    "PLACEHOLDER_OPENAI_KEY",
+    "PLACEHOLDER_PRIVATE_KEY",
+    "PLACEHOLDER_SECRET",
+    "PLACEHOLDER_SECRET_ACCESS_KEY",
+    "PLACEHOLDER_SESSION_TOKEN",
+    "PLACEHOLDER_SIGNATURE",
+    "RULES",
+    "canonical_secret",
+    "fingerprint_of",
+    "fingerprint_secret",
+    "preview_of",
+    "sample_in_context",
+    "sample_secret",
+    "scan_cassette_data",
+    "scan_file",
+    "scan_path",
+    "scan_text",
+    "scan_value",
 ]

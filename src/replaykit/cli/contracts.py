@@ -33,10 +33,13 @@ Exit status: 0 clean, 1 violations, 2 usage or input error."""
 def add_parser(subparsers: Any) -> None:
     """Register the ``contracts`` verb and its sub-commands."""
     parser = subparsers.add_parser(
-        "contracts", help="infer and check JSON-Schema contracts per operation",
+        "contracts",
+        help="infer and check JSON-Schema contracts per operation",
         description="JSON-Schema contracts per operation: infer them from cassettes, check cassettes against "
-                    "them, and build the official shapes they are measured against.",
-        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "them, and build the official shapes they are measured against.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="contracts_command", metavar="COMMAND", parser_class=type(parser))
     parser.set_defaults(run=_missing_command)
 
@@ -53,22 +56,29 @@ def add_parser(subparsers: Any) -> None:
     check.set_defaults(run=run_check)
 
     official = sub.add_parser("official", help="write or print the official shape of operations as contracts")
-    official.add_argument("--operation", action="append", metavar="OP",
-                          help="operation such as bedrock-runtime.Converse (repeatable; default: the common ones)")
+    official.add_argument(
+        "--operation",
+        action="append",
+        metavar="OP",
+        help="operation such as bedrock-runtime.Converse (repeatable; default: the common ones)",
+    )
     official.add_argument("--out", metavar="DIR", help="write <DIR>/<provider>/<name>.json instead of printing")
     official.set_defaults(run=run_official)
 
 
 def _dirs(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--cassettes", default="cassettes", metavar="DIR",
-                        help="cassette directory (default: cassettes)")
-    parser.add_argument("--contracts", default="contracts", metavar="DIR",
-                        help="contract directory (default: contracts)")
+    parser.add_argument(
+        "--cassettes", default="cassettes", metavar="DIR", help="cassette directory (default: cassettes)"
+    )
+    parser.add_argument(
+        "--contracts", default="contracts", metavar="DIR", help="contract directory (default: contracts)"
+    )
 
 
 def _missing_command(args: argparse.Namespace) -> int:
-    sys.stderr.write("replaykit contracts: choose a command: update, check or official "
-                     "(see `replaykit contracts --help`)\n")
+    sys.stderr.write(
+        "replaykit contracts: choose a command: update, check or official (see `replaykit contracts --help`)\n"
+    )
     return 2
 
 
@@ -126,8 +136,10 @@ def summary(report: Any) -> str:
     """The one-line summary of a check report."""
     errors, warnings = len(report.errors), len(report.warnings)
     head = "OK" if report.ok() else "FAILED"
-    text = (f"{head}: {errors} error(s), {warnings} warning(s) in {report.exchanges} exchange(s) of "
-            f"{report.cassettes} cassette(s), {len(report.operations)} operation(s)")
+    text = (
+        f"{head}: {errors} error(s), {warnings} warning(s) in {report.exchanges} exchange(s) of "
+        f"{report.cassettes} cassette(s), {len(report.operations)} operation(s)"
+    )
     if report.missing_contracts:
         text += f"; no contract for {', '.join(report.missing_contracts)}"
     return text
@@ -150,8 +162,9 @@ def print_text(report: Any) -> None:
             if v.exchange_index is not None:
                 where += f" #{v.exchange_index}"
             style = "yellow" if v.severity != "error" else None
-            table.add_row(where, v.operation, v.part + (" (warning)" if style else ""), v.path, v.expected,
-                          v.found, style=style)
+            table.add_row(
+                where, v.operation, v.part + (" (warning)" if style else ""), v.path, v.expected, v.found, style=style
+            )
         console.print(table)
     console.print(summary(report), markup=False)
 
@@ -165,8 +178,9 @@ def junit_xml(report: Any) -> str:
     known = {(c, i) for c, i, _op in cases}
     cases += [(c, i, vs[0].operation) for (c, i), vs in found.items() if (c, i) not in known]
     failures = sum(1 for vs in found.values() if any(v.severity == "error" for v in vs))
-    suite = ET.Element("testsuite", name="replaykit.contracts", tests=str(len(cases)), failures=str(failures),
-                       errors="0", skipped="0")
+    suite = ET.Element(
+        "testsuite", name="replaykit.contracts", tests=str(len(cases)), failures=str(failures), errors="0", skipped="0"
+    )
     for cassette, index, operation in cases:
         case = ET.SubElement(suite, "testcase", classname=cassette, name=f"#{index} {operation}")
         violations = found.get((cassette, index), [])

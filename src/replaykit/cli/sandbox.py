@@ -22,8 +22,9 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="Bedrock/OpenAI port; 0 picks a free one (default)")
-    parser.add_argument("--profile", default="default",
-                        help=f"wire-shape profile: {', '.join(PROFILES)} (default: default)")
+    parser.add_argument(
+        "--profile", default="default", help=f"wire-shape profile: {', '.join(PROFILES)} (default: default)"
+    )
     parser.set_defaults(run=run)
 
 
@@ -32,8 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from replaykit.sandbox import PROFILES, running
 
     if args.profile not in PROFILES:
-        sys.stderr.write(f"replaykit sandbox: unknown profile {args.profile!r} "
-                         f"(choose from: {', '.join(PROFILES)})\n")
+        sys.stderr.write(f"replaykit sandbox: unknown profile {args.profile!r} (choose from: {', '.join(PROFILES)})\n")
         return 2
     stop = threading.Event()
 

@@ -21,8 +21,23 @@ from typing import Any
 from replaykit.allowlist import ALLOWLIST_FILENAME, Allowlist
 from replaykit.scanner import Finding, scan_file
 
-SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".venv", "venv", "__pycache__", "node_modules", ".tox", ".nox",
-                       ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis"})
+SKIP_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        ".venv",
+        "venv",
+        "__pycache__",
+        "node_modules",
+        ".tox",
+        ".nox",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".pytest_cache",
+        ".hypothesis",
+    }
+)
 
 _EPILOG = f"""\
 A finding shows a masked preview and a fingerprint, never the secret. To approve a false positive, copy its
@@ -40,15 +55,19 @@ Exit status: 0 clean, 1 findings, 2 usage or input error."""
 def add_parser(subparsers: Any) -> None:
     """Register the ``scan`` verb."""
     parser = subparsers.add_parser(
-        "scan", help="find secrets in cassettes and text files",
+        "scan",
+        help="find secrets in cassettes and text files",
         description="Scan cassettes (YAML/JSON, .gz) with structure and other text files line by line for "
-                    "credentials: AWS keys and tokens, presigned signatures, OpenAI/Anthropic keys, JWTs, bearer "
-                    "tokens, private keys, account ids.",
-        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "credentials: AWS keys and tokens, presigned signatures, OpenAI/Anthropic keys, JWTs, bearer "
+        "tokens, private keys, account ids.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files or directories (walked recursively)")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="report format (default: text)")
-    parser.add_argument("--allowlist", metavar="FILE",
-                        help=f"allowlist file (default: the nearest {ALLOWLIST_FILENAME}, if any)")
+    parser.add_argument(
+        "--allowlist", metavar="FILE", help=f"allowlist file (default: the nearest {ALLOWLIST_FILENAME}, if any)"
+    )
     parser.set_defaults(run=run)
 
 
@@ -104,11 +123,19 @@ def _print_table(findings: list[Finding], scanned: int) -> None:
             table.add_column(column, overflow="fold")
         for f in findings:
             # Text(): locations contain [0], which rich would otherwise read as markup
-            table.add_row(*(Text("" if v is None else str(v)) for v in (
-                _display(f.file), f.exchange, f.location, f.rule, f.severity, f.preview, f.fingerprint)))
+            table.add_row(
+                *(
+                    Text("" if v is None else str(v))
+                    for v in (_display(f.file), f.exchange, f.location, f.rule, f.severity, f.preview, f.fingerprint)
+                )
+            )
         console.print(table)
-        console.print(Text(f"{len(findings)} finding(s) in {len(files)} file(s); {scanned} file(s) scanned. "
-                           f"Approve a false positive by adding its fingerprint to {ALLOWLIST_FILENAME}."))
+        console.print(
+            Text(
+                f"{len(findings)} finding(s) in {len(files)} file(s); {scanned} file(s) scanned. "
+                f"Approve a false positive by adding its fingerprint to {ALLOWLIST_FILENAME}."
+            )
+        )
     else:
         console.print(Text(f"no secrets found; {scanned} file(s) scanned."))
 

@@ -143,8 +143,10 @@ def iter_events(body: Body, *, official: bool = False) -> Iterator[StreamEvent]:
                 payload = ev[key]
                 if official and key == "json" and isinstance(payload, dict) and "bytes_json" in payload:
                     # the wire carries the model's JSON base64-encoded under "bytes"; any string stands in for it
-                    payload = {("bytes" if k == "bytes_json" else k): ("" if k == "bytes_json" else v)
-                               for k, v in payload.items()}
+                    payload = {
+                        ("bytes" if k == "bytes_json" else k): ("" if k == "bytes_json" else v)
+                        for k, v in payload.items()
+                    }
                 yield StreamEvent(i, etype, payload, f"$[{i}].{key}")
                 break
         else:

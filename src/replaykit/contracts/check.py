@@ -39,8 +39,9 @@ def check_official(target: Exchange | dict[str, Any], *, cassette: str | None = 
     return compare_contract(target, compiled.doc, source=cassette)
 
 
-def compare_contract(contract: dict[str, Any], official: dict[str, Any], *,
-                     source: str | None = None) -> list[Violation]:
+def compare_contract(
+    contract: dict[str, Any], official: dict[str, Any], *, source: str | None = None
+) -> list[Violation]:
     """Schema-to-schema: fields the official shape does not know, types it does not allow, required fields missing."""
     operation = str((contract.get("x-replaykit") or {}).get("operation", ""))
     out: list[Violation] = []
@@ -51,15 +52,33 @@ def compare_contract(contract: dict[str, Any], official: dict[str, Any], *,
         view = off_parts.get(name)
         if view is None:
             if name.startswith("event:") and off_events:
-                out.append(Violation(source, None, operation, "official:event-type", "$", "one of "
-                                     + ", ".join(sorted(off_events)), name[6:], "event type the spec does not know"))
+                out.append(
+                    Violation(
+                        source,
+                        None,
+                        operation,
+                        "official:event-type",
+                        "$",
+                        "one of " + ", ".join(sorted(off_events)),
+                        name[6:],
+                        "event type the spec does not know",
+                    )
+                )
             continue
         _compare(schema, view, f"official:{part}", "$", operation, source, out, 0)
     return out
 
 
-def _compare(node: Any, off: SchemaView, part: str, path: str, operation: str, source: str | None,
-             out: list[Violation], depth: int) -> None:
+def _compare(
+    node: Any,
+    off: SchemaView,
+    part: str,
+    path: str,
+    operation: str,
+    source: str | None,
+    out: list[Violation],
+    depth: int,
+) -> None:
     if not isinstance(node, dict) or node.get(ONLY_NULL) or off.free_form or depth > 48:
         return
     alts = off.alternatives()
@@ -76,15 +95,40 @@ def _compare(node: Any, off: SchemaView, part: str, path: str, operation: str, s
     if allowed and any(t not in allowed for t in seen):
         bad = sorted(t for t in seen if t not in allowed)
         severity = "warning" if bad == ["null"] else "error"  # AWS parsers skip nulls; pydantic treats them as unset
-        out.append(Violation(source, None, operation, part, path, "|".join(sorted(allowed)), "|".join(bad),
-                             "type the spec does not allow", severity))
+        out.append(
+            Violation(
+                source,
+                None,
+                operation,
+                part,
+                path,
+                "|".join(sorted(allowed)),
+                "|".join(bad),
+                "type the spec does not allow",
+                severity,
+            )
+        )
     official_values = [v for a in alts for v in (a.get("enum") or ([a["const"]] if "const" in a else []))]
-    if parsed.enum and official_values and all(not a.get("type") or "string" in a.get("type") for a in alts
-                                               if "enum" in a or "const" in a):
+    if (
+        parsed.enum
+        and official_values
+        and all(not a.get("type") or "string" in a.get("type") for a in alts if "enum" in a or "const" in a)
+    ):
         unknown = sorted(v for v in parsed.enum if v not in official_values)
         if unknown:
-            out.append(Violation(source, None, operation, part, path, "one of " + ", ".join(map(repr, official_values)),
-                                 ", ".join(map(repr, unknown)), "value the spec does not allow", "warning"))
+            out.append(
+                Violation(
+                    source,
+                    None,
+                    operation,
+                    part,
+                    path,
+                    "one of " + ", ".join(map(repr, official_values)),
+                    ", ".join(map(repr, unknown)),
+                    "value the spec does not allow",
+                    "warning",
+                )
+            )
     items, off_items = parsed.items, off.items()
     if isinstance(items, dict) and off_items is not None:
         _compare(items, off_items, part, path + "[*]", operation, source, out, depth + 1)
@@ -103,14 +147,35 @@ def _compare(node: Any, off: SchemaView, part: str, path: str, operation: str, s
                 child = SchemaView(off.root, owners[0] if len(owners) == 1 else {"anyOf": owners})
                 _compare(sub, child, part, json_path(path, [key]), operation, source, out, depth + 1)
             elif candidates and all(a.get("additionalProperties") is False for a in candidates):
-                out.append(Violation(source, None, operation, part, json_path(path, [key]), "no such field",
-                                     "present", "field the spec does not know", "warning"))
+                out.append(
+                    Violation(
+                        source,
+                        None,
+                        operation,
+                        part,
+                        json_path(path, [key]),
+                        "no such field",
+                        "present",
+                        "field the spec does not know",
+                        "warning",
+                    )
+                )
         required = set(variant.get("required") or ())
         for key in (target or {}).get("required") or ():
             if key not in required:
                 found = "optional" if key in props else "never seen"
-                out.append(Violation(source, None, operation, part, json_path(path, [key]), "present (required)",
-                                     found, "field the spec requires is not always present"))
+                out.append(
+                    Violation(
+                        source,
+                        None,
+                        operation,
+                        part,
+                        json_path(path, [key]),
+                        "present (required)",
+                        found,
+                        "field the spec requires is not always present",
+                    )
+                )
 
 
 def _type_of_values(values: list[Any]) -> set[str]:
@@ -126,8 +191,12 @@ def _matching_alternative(props: dict[str, Any], objects: list[dict[str, Any]]) 
     mine = props.get("type")
     if isinstance(mine, dict):
         values = [v for v in [mine.get("const"), *(mine.get("enum") or [])] if v is not None]
-        hits = [a for a in objects if isinstance((a.get("properties") or {}).get("type"), dict)
-                and a["properties"]["type"].get("const") in values]
+        hits = [
+            a
+            for a in objects
+            if isinstance((a.get("properties") or {}).get("type"), dict)
+            and a["properties"]["type"].get("const") in values
+        ]
         if len(values) == 1 and len(hits) == 1:
             return hits[0]
     return None
@@ -163,9 +232,14 @@ class CheckReport:
         return {
             "version": 1,
             "ok": self.ok(),
-            "counts": {"cassettes": self.cassettes, "exchanges": self.exchanges, "operations": len(self.operations),
-                       "violations": len(self.violations), "errors": len(self.errors),
-                       "warnings": len(self.warnings)},
+            "counts": {
+                "cassettes": self.cassettes,
+                "exchanges": self.exchanges,
+                "operations": len(self.operations),
+                "violations": len(self.violations),
+                "errors": len(self.errors),
+                "warnings": len(self.warnings),
+            },
             "operations": self.operations,
             "missing_contracts": self.missing_contracts,
             "violations": [v.to_dict() for v in self.violations],

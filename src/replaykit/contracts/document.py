@@ -209,8 +209,11 @@ class SchemaView:
     @property
     def discriminator(self) -> str | None:
         """``type`` when the alternatives are told apart by a constant ``type`` property."""
-        consts = [a for a in self.object_alternatives()
-                  if isinstance(a["properties"].get("type"), dict) and "const" in a["properties"]["type"]]
+        consts = [
+            a
+            for a in self.object_alternatives()
+            if isinstance(a["properties"].get("type"), dict) and "const" in a["properties"]["type"]
+        ]
         return "type" if len(consts) >= 2 else None
 
     @property

@@ -18,16 +18,64 @@ from replaykit.contracts.document import resolve_pointer
 Check = Callable[[Any], bool]
 
 _PY_TYPES: dict[str, tuple[type, ...]] = {
-    "object": (dict,), "array": (list,), "string": (str,), "integer": (int,), "number": (int, float),
-    "boolean": (bool,), "null": (type(None),),
+    "object": (dict,),
+    "array": (list,),
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "null": (type(None),),
 }
 # keywords with no effect on validity (annotations, replaykit markers, content hints, unasserted format)
-_IGNORED = frozenset({"$schema", "$id", "$comment", "$defs", "definitions", "title", "description", "default",
-                      "examples", "deprecated", "readOnly", "writeOnly", "format", "contentMediaType",
-                      "contentEncoding", "contentSchema", "discriminator", "$anchor"})
-_HANDLED = frozenset({"type", "properties", "required", "items", "enum", "const", "anyOf", "oneOf", "allOf", "not",
-                      "additionalProperties", "minProperties", "maxProperties", "minItems", "maxItems", "minimum",
-                      "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "pattern", "$ref"})
+_IGNORED = frozenset(
+    {
+        "$schema",
+        "$id",
+        "$comment",
+        "$defs",
+        "definitions",
+        "title",
+        "description",
+        "default",
+        "examples",
+        "deprecated",
+        "readOnly",
+        "writeOnly",
+        "format",
+        "contentMediaType",
+        "contentEncoding",
+        "contentSchema",
+        "discriminator",
+        "$anchor",
+    }
+)
+_HANDLED = frozenset(
+    {
+        "type",
+        "properties",
+        "required",
+        "items",
+        "enum",
+        "const",
+        "anyOf",
+        "oneOf",
+        "allOf",
+        "not",
+        "additionalProperties",
+        "minProperties",
+        "maxProperties",
+        "minItems",
+        "maxItems",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "$ref",
+    }
+)
 _MISSING = object()
 
 
@@ -189,13 +237,15 @@ class _Compiler:
     @staticmethod
     def _number(schema: dict[str, Any]) -> list[Check]:
         out: list[Check] = []
-        bounds = [(schema.get("minimum"), lambda v, b: v >= b), (schema.get("maximum"), lambda v, b: v <= b),
-                  (schema.get("exclusiveMinimum"), lambda v, b: v > b),
-                  (schema.get("exclusiveMaximum"), lambda v, b: v < b)]
+        bounds = [
+            (schema.get("minimum"), lambda v, b: v >= b),
+            (schema.get("maximum"), lambda v, b: v <= b),
+            (schema.get("exclusiveMinimum"), lambda v, b: v > b),
+            (schema.get("exclusiveMaximum"), lambda v, b: v < b),
+        ]
         for bound, op in bounds:
             if bound is not None:
-                out.append(lambda v, b=bound, op=op: not (type(v) in (int, float) and not math.isnan(v))
-                           or op(v, b))
+                out.append(lambda v, b=bound, op=op: not (type(v) in (int, float) and not math.isnan(v)) or op(v, b))
         return out
 
     @staticmethod

@@ -132,8 +132,9 @@ def parse_node(schema: dict[str, Any]) -> _Node:
 # ---------------------------------------------------------------- inference
 
 
-def infer_schema(samples: list[Any], *, hint: dict[str, Any] | None = None, root: dict[str, Any] | None = None,
-                 padding: bool = False) -> dict[str, Any]:
+def infer_schema(
+    samples: list[Any], *, hint: dict[str, Any] | None = None, root: dict[str, Any] | None = None, padding: bool = False
+) -> dict[str, Any]:
     """A JSON Schema every sample satisfies.
 
     ``hint`` is the official schema of the same value (its ``$ref``s resolved in ``root``, default ``hint``): it
@@ -181,8 +182,9 @@ def _similar(a: frozenset[str], b: frozenset[str]) -> bool:
     return not a or not b or not a.isdisjoint(b)
 
 
-def _infer_objects(objects: list[dict[str, Any]], hint: SchemaView | None,
-                   padding: bool) -> tuple[list[dict[str, Any]], str | None]:
+def _infer_objects(
+    objects: list[dict[str, Any]], hint: SchemaView | None, padding: bool
+) -> tuple[list[dict[str, Any]], str | None]:
     pad = PADDING_FIELDS if padding else frozenset()
     disc = _discriminator(objects, hint)
     groups: list[tuple[Any, list[dict[str, Any]]]]
@@ -239,8 +241,9 @@ def _cluster(objects: list[dict[str, Any]], pad: frozenset[str], *, union: bool)
     return list(clusters.values())
 
 
-def _infer_object(group: list[dict[str, Any]], hint: SchemaView | None, pad: frozenset[str], disc: str | None,
-                  disc_value: Any) -> dict[str, Any]:
+def _infer_object(
+    group: list[dict[str, Any]], hint: SchemaView | None, pad: frozenset[str], disc: str | None, disc_value: Any
+) -> dict[str, Any]:
     keys: dict[str, None] = {}
     for o in group:
         keys.update(dict.fromkeys(o))

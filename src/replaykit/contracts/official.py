@@ -17,10 +17,19 @@ from replaykit.contracts.document import DOCUMENT, FORMAT, SCHEMA_URI, UNION
 from replaykit.errors import ConfigError
 
 DEFAULT_OPERATIONS = (
-    "bedrock-runtime.Converse", "bedrock-runtime.ConverseStream", "bedrock-runtime.InvokeModel",
-    "bedrock-runtime.InvokeModelWithResponseStream", "bedrock-runtime.CountTokens",
-    "s3.GetObject", "s3.PutObject", "s3.ListObjectsV2", "s3.HeadObject",
-    "openai.chat.completions", "openai.embeddings", "openai.responses", "openai.models.list",
+    "bedrock-runtime.Converse",
+    "bedrock-runtime.ConverseStream",
+    "bedrock-runtime.InvokeModel",
+    "bedrock-runtime.InvokeModelWithResponseStream",
+    "bedrock-runtime.CountTokens",
+    "s3.GetObject",
+    "s3.PutObject",
+    "s3.ListObjectsV2",
+    "s3.HeadObject",
+    "openai.chat.completions",
+    "openai.embeddings",
+    "openai.responses",
+    "openai.models.list",
     "openai.models.retrieve",
 )
 _OPENAI_OPS = frozenset(op for op in DEFAULT_OPERATIONS if op.startswith("openai."))
@@ -48,8 +57,9 @@ def official_schema(operation: str) -> dict[str, Any]:
     """The official contract of an operation (cached: treat as read-only); ConfigError when there is none."""
     if operation.startswith("openai."):
         if operation not in _OPENAI_OPS:
-            raise ConfigError(f"no official schema for {operation}: known OpenAI operations are "
-                              + ", ".join(sorted(_OPENAI_OPS)))
+            raise ConfigError(
+                f"no official schema for {operation}: known OpenAI operations are " + ", ".join(sorted(_OPENAI_OPS))
+            )
         return _openai_contract(operation)
     service, _, name = operation.partition(".")
     model = _service_model(service)
@@ -109,8 +119,12 @@ class _Shapes:
                 return {"type": "string", "enum": ["true", "false"]}
             return {"type": "string"}
         return {
-            "integer": {"type": "integer"}, "long": {"type": "integer"}, "float": {"type": "number"},
-            "double": {"type": "number"}, "boolean": {"type": "boolean"}, "blob": {"type": "string"},
+            "integer": {"type": "integer"},
+            "long": {"type": "integer"},
+            "float": {"type": "number"},
+            "double": {"type": "number"},
+            "boolean": {"type": "boolean"},
+            "blob": {"type": "string"},
             "timestamp": {"type": ["number", "string"]},
         }.get(t, {})
 
@@ -131,8 +145,11 @@ class _Shapes:
             item = self.schema(shape.member)
             if self.xml:
                 inner = shape.member.serialization.get("name", "member")
-                return {"type": ["object", "string"], "additionalProperties": False,
-                        "properties": {inner: {"anyOf": [item, {"type": "array", "items": item}]}}}
+                return {
+                    "type": ["object", "string"],
+                    "additionalProperties": False,
+                    "properties": {inner: {"anyOf": [item, {"type": "array", "items": item}]}},
+                }
             return {"type": "array", "items": item}
         if shape.type_name == "map":
             if self.xml:
@@ -194,8 +211,9 @@ def _aws_contract(model: Any, name: str) -> dict[str, Any]:
     output = op.output_shape
     payload = output.serialization.get("payload") if output is not None else None
     blob_body = bool(payload and output.members[payload].type_name in ("blob", "string"))
-    no_body = output is None or (not payload and all(
-        m.serialization.get("location") in _BODY_LOCATIONS for m in output.members.values()))
+    no_body = output is None or (
+        not payload and all(m.serialization.get("location") in _BODY_LOCATIONS for m in output.members.values())
+    )
     if not (blob_body or no_body):  # a blob payload or a header-only answer carries the object's own type
         response["content_types"] = ["application/xml"] if xml else ["application/json"]
     if stream is not None:
@@ -204,8 +222,12 @@ def _aws_contract(model: Any, name: str) -> dict[str, Any]:
         response["event_types"] = sorted(stream.members)
     else:
         response["success"] = shapes.body(output)
-    error_props: dict[str, Any] = {"message": {"type": "string"}, "Message": {"type": "string"},
-                                   "__type": {"type": "string"}, "code": {"type": "string"}}
+    error_props: dict[str, Any] = {
+        "message": {"type": "string"},
+        "Message": {"type": "string"},
+        "__type": {"type": "string"},
+        "code": {"type": "string"},
+    }
     if xml:
         error_props = {k: {"type": "string"} for k in ("Code", "Message", "RequestId", "HostId")}
     for err in op.error_shapes:
@@ -215,8 +237,12 @@ def _aws_contract(model: Any, name: str) -> dict[str, Any]:
     response["error"] = {"type": "object", "properties": error_props}
     doc: dict[str, Any] = {
         "$schema": SCHEMA_URI,
-        "x-replaykit": {"format": FORMAT, "operation": f"{model.endpoint_prefix}.{name}", "streaming": bool(stream),
-                        "official": f"botocore {botocore.__version__} {model.service_name} {model.api_version}"},
+        "x-replaykit": {
+            "format": FORMAT,
+            "operation": f"{model.endpoint_prefix}.{name}",
+            "streaming": bool(stream),
+            "official": f"botocore {botocore.__version__} {model.service_name} {model.api_version}",
+        },
         "request": shapes.body(op.input_shape),
         "response": response,
     }
@@ -235,13 +261,21 @@ def _openai_types(operation: str) -> tuple[Any, Any, dict[str, Any], str]:
     from openai.types.responses import Response, ResponseStreamEvent, response_create_params
 
     if operation == "openai.chat.completions":
-        return (completion_create_params.CompletionCreateParams, ChatCompletion, {"data": ChatCompletionChunk},
-                "ChatCompletion / ChatCompletionChunk")
+        return (
+            completion_create_params.CompletionCreateParams,
+            ChatCompletion,
+            {"data": ChatCompletionChunk},
+            "ChatCompletion / ChatCompletionChunk",
+        )
     if operation == "openai.embeddings":
         return embedding_create_params.EmbeddingCreateParams, CreateEmbeddingResponse, {}, "CreateEmbeddingResponse"
     if operation == "openai.responses":
-        return (response_create_params.ResponseCreateParams, Response, {"*": ResponseStreamEvent},
-                "Response / ResponseStreamEvent")
+        return (
+            response_create_params.ResponseCreateParams,
+            Response,
+            {"*": ResponseStreamEvent},
+            "Response / ResponseStreamEvent",
+        )
     if operation == "openai.models.list":
         return None, Model, {}, "SyncPage[Model]"
     return None, Model, {}, "Model"
@@ -259,23 +293,29 @@ def _openai_contract(operation: str) -> dict[str, Any]:
         inputs.append(("request", request_type))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pydantic warns about non-JSON defaults it leaves out
-        schemas, defs = TypeAdapter.json_schemas([(key, "validation", TypeAdapter(t)) for key, t in inputs],
-                                                 ref_template="#/$defs/{model}")
+        schemas, defs = TypeAdapter.json_schemas(
+            [(key, "validation", TypeAdapter(t)) for key, t in inputs], ref_template="#/$defs/{model}"
+        )
     top = {key: schemas[(key, "validation")] for key, _t in inputs}
     all_defs = _tidy(defs.get("$defs", {}))
     top = {k: _tidy(v) for k, v in top.items()}
     if operation == "openai.embeddings" and "Embedding" in all_defs:
         # the SDK asks for encoding_format=base64 by default and decodes it itself: the wire has a string there
         prop = all_defs["Embedding"]["properties"]["embedding"]
-        all_defs["Embedding"]["properties"]["embedding"] = {"anyOf": [prop, {"type": "string",
-                                                                             "contentEncoding": "base64"}]}
+        all_defs["Embedding"]["properties"]["embedding"] = {
+            "anyOf": [prop, {"type": "string", "contentEncoding": "base64"}]
+        }
     success = top["success"]
     if operation == "openai.models.list":
-        success = {"type": "object", "additionalProperties": False, "required": ["data", "object"],
-                   "properties": {"object": {"type": "string", "const": "list"},
-                                  "data": {"type": "array", "items": success}}}
+        success = {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["data", "object"],
+            "properties": {"object": {"type": "string", "const": "list"}, "data": {"type": "array", "items": success}},
+        }
     response: dict[str, Any] = {
-        "content_types": ["application/json"], "success": success,
+        "content_types": ["application/json"],
+        "success": success,
         "error": {"type": "object", "properties": {"error": top["error"]}, "required": ["error"]},
     }
     events: dict[str, Any] = {}
@@ -293,8 +333,12 @@ def _openai_contract(operation: str) -> dict[str, Any]:
         response["event_types"] = sorted(events)
     doc: dict[str, Any] = {
         "$schema": SCHEMA_URI,
-        "x-replaykit": {"format": FORMAT, "operation": operation, "streaming": bool(events),
-                        "official": f"openai {openai.__version__} {described}"},
+        "x-replaykit": {
+            "format": FORMAT,
+            "operation": operation,
+            "streaming": bool(events),
+            "official": f"openai {openai.__version__} {described}",
+        },
         "request": top.get("request", dict(_NULL_BODY)),
         "response": response,
         "$defs": all_defs,

@@ -17,8 +17,9 @@ from replaykit.contracts.document import FORMAT, SCHEMA_URI, contract_path, dump
 from replaykit.contracts.infer import infer_schema, merge_schema
 
 
-def infer_contract(operation: str, exchanges: Iterable[Exchange], *,
-                   official: dict[str, Any] | None = None) -> dict[str, Any]:
+def infer_contract(
+    operation: str, exchanges: Iterable[Exchange], *, official: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """A fresh contract for one operation from its exchanges (``official`` contract seeds unions)."""
     requests: list[Any] = []
     success: list[Any] = []
@@ -91,11 +92,16 @@ def merge_contract(existing: dict[str, Any], inferred: dict[str, Any]) -> dict[s
     out.setdefault("$schema", inferred["$schema"])
     meta = dict(existing.get("x-replaykit") or {})
     new_meta = inferred["x-replaykit"]
-    meta.update(format=FORMAT, operation=new_meta["operation"], samples=new_meta["samples"],
-                streaming=bool(meta.get("streaming")) or new_meta["streaming"])
+    meta.update(
+        format=FORMAT,
+        operation=new_meta["operation"],
+        samples=new_meta["samples"],
+        streaming=bool(meta.get("streaming")) or new_meta["streaming"],
+    )
     out["x-replaykit"] = meta
-    out["request"] = merge_schema(existing["request"], inferred["request"]) if "request" in existing \
-        else inferred["request"]
+    out["request"] = (
+        merge_schema(existing["request"], inferred["request"]) if "request" in existing else inferred["request"]
+    )
     resp = dict(existing.get("response") or {})
     new = inferred["response"]
     resp["content_types"] = sorted(set(resp.get("content_types") or []) | set(new["content_types"]))

@@ -48,8 +48,10 @@ class Violation:
         where = self.cassette or "<exchange>"
         if self.exchange_index is not None:
             where += f" #{self.exchange_index}"
-        return (f"{where} {self.operation} {self.part} {self.path}: expected {self.expected}, found {self.found}"
-                f" ({self.message})")
+        return (
+            f"{where} {self.operation} {self.part} {self.path}: expected {self.expected}, found {self.found}"
+            f" ({self.message})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The violation as a JSON-ready dict."""
@@ -135,19 +137,42 @@ class CompiledContract:
         resp = exchange.response
         ctype = resp.content_type
         if self.content_types and is_media_type(ctype) and ctype not in self.content_types:
-            out.append(self._violation(ctx, "content-type", "$", "one of " + ", ".join(sorted(self.content_types)),
-                                       ctype, "content type not in the contract"))
+            out.append(
+                self._violation(
+                    ctx,
+                    "content-type",
+                    "$",
+                    "one of " + ", ".join(sorted(self.content_types)),
+                    ctype,
+                    "content type not in the contract",
+                )
+            )
         if is_stream(resp.body):
             if self.event_types is None:
                 if "success" in self.parts and resp.status < 400:
-                    out.append(self._violation(ctx, "response", "$", "a single body", f"{resp.body.kind} stream",
-                                               "stream where the contract has none"))
+                    out.append(
+                        self._violation(
+                            ctx,
+                            "response",
+                            "$",
+                            "a single body",
+                            f"{resp.body.kind} stream",
+                            "stream where the contract has none",
+                        )
+                    )
                 return out
             for ev in iter_events(resp.body, official=self.official):
                 if ev.type not in self.event_types:
-                    out.append(self._violation(ctx, "event-type", f"$[{ev.index}]",
-                                               "one of " + ", ".join(sorted(self.event_types)), ev.type,
-                                               "unknown event type"))
+                    out.append(
+                        self._violation(
+                            ctx,
+                            "event-type",
+                            f"$[{ev.index}]",
+                            "one of " + ", ".join(sorted(self.event_types)),
+                            ev.type,
+                            "unknown event type",
+                        )
+                    )
                     continue
                 part = self.parts.get(f"event:{ev.type}")
                 if part is not None:
@@ -158,14 +183,23 @@ class CompiledContract:
             out.extend(self._errors(part, body_value(resp.body, ctype), "response", "$", ctx))
         return out
 
-    def _violation(self, ctx: tuple[str | None, int | None, str], part: str, path: str, expected: str, found: str,
-                   message: str, severity: str = "error") -> Violation:
+    def _violation(
+        self,
+        ctx: tuple[str | None, int | None, str],
+        part: str,
+        path: str,
+        expected: str,
+        found: str,
+        message: str,
+        severity: str = "error",
+    ) -> Violation:
         if self.official:
             part = f"official:{part}"
         return Violation(ctx[0], ctx[1], ctx[2], part, path, expected, found, message, severity)
 
-    def _errors(self, part: _Part, instance: Any, name: str, base: str,
-                ctx: tuple[str | None, int | None, str]) -> list[Violation]:
+    def _errors(
+        self, part: _Part, instance: Any, name: str, base: str, ctx: tuple[str | None, int | None, str]
+    ) -> list[Violation]:
         # the common case is a valid instance: one pass, no error objects built
         if part.is_valid(instance):
             return []
@@ -178,42 +212,78 @@ class CompiledContract:
         out = [v for v in out if v.path not in typed or v.message not in ("value not in enum", "value differs")]
         return sorted(out, key=lambda v: (v.path, v.message))
 
-    def _convert(self, e: ValidationError, name: str, base: str,
-                 ctx: tuple[str | None, int | None, str]) -> Iterator[Violation]:
+    def _convert(
+        self, e: ValidationError, name: str, base: str, ctx: tuple[str | None, int | None, str]
+    ) -> Iterator[Violation]:
         parts = list(e.absolute_path)
         lenient = self.official and e.validator in _LENIENT
         severity = "warning" if lenient else "error"
         if e.validator == "required" and isinstance(e.instance, dict):
             for key in e.validator_value:
                 if key not in e.instance and e.message.startswith(repr(key)):
-                    yield self._violation(ctx, name, json_path(base, parts + [key]), "present (required)", "missing",
-                                          "required field missing", severity)
+                    yield self._violation(
+                        ctx,
+                        name,
+                        json_path(base, parts + [key]),
+                        "present (required)",
+                        "missing",
+                        "required field missing",
+                        severity,
+                    )
             return
         if e.validator in ("additionalProperties", "unevaluatedProperties") and isinstance(e.instance, dict):
             allowed = set((e.schema.get("properties") or {}) if isinstance(e.schema, dict) else ())
             for key in sorted(k for k in e.instance if k not in allowed):
-                yield self._violation(ctx, name, json_path(base, parts + [key]), "no such field",
-                                      _short(e.instance[key]), "field the schema does not know", severity)
+                yield self._violation(
+                    ctx,
+                    name,
+                    json_path(base, parts + [key]),
+                    "no such field",
+                    _short(e.instance[key]),
+                    "field the schema does not know",
+                    severity,
+                )
             return
         path = json_path(base, parts)
         if e.validator == "type":
-            yield self._violation(ctx, name, path, _types_text(e.validator_value), type_name(e.instance),
-                                  "type not allowed", severity)
+            yield self._violation(
+                ctx, name, path, _types_text(e.validator_value), type_name(e.instance), "type not allowed", severity
+            )
         elif e.validator == "enum":
             values = ", ".join(repr(x) for x in e.validator_value)
-            yield self._violation(ctx, name, path, "one of " + (values if len(values) < 200 else values[:199] + "…"),
-                                  _short(e.instance),
-                                  "value not in enum", severity)
+            yield self._violation(
+                ctx,
+                name,
+                path,
+                "one of " + (values if len(values) < 200 else values[:199] + "…"),
+                _short(e.instance),
+                "value not in enum",
+                severity,
+            )
         elif e.validator == "const":
-            yield self._violation(ctx, name, path, _short(e.validator_value), _short(e.instance), "value differs",
-                                  severity)
+            yield self._violation(
+                ctx, name, path, _short(e.validator_value), _short(e.instance), "value differs", severity
+            )
         elif e.validator in ("anyOf", "oneOf"):
-            yield self._violation(ctx, name, path, _variants_text(e.validator_value, e.schema), _summary(e.instance),
-                                  "matches no variant", severity)
+            yield self._violation(
+                ctx,
+                name,
+                path,
+                _variants_text(e.validator_value, e.schema),
+                _summary(e.instance),
+                "matches no variant",
+                severity,
+            )
         else:
-            yield self._violation(ctx, name, path, f"{e.validator} {_short(e.validator_value)}",
-                                  _short(e.instance), e.message if len(e.message) <= 120 else e.message[:119] + "…",
-                                  severity)
+            yield self._violation(
+                ctx,
+                name,
+                path,
+                f"{e.validator} {_short(e.validator_value)}",
+                _short(e.instance),
+                e.message if len(e.message) <= 120 else e.message[:119] + "…",
+                severity,
+            )
 
 
 def _variants_text(variants: Any, schema: Any) -> str:

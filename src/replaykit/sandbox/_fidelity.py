@@ -25,8 +25,11 @@ def botocore_problems(value: Any, shape: Any, path: str = "$", ignore: frozenset
         if not isinstance(value, dict):
             return [f"{path}: expected object for {shape.name}, got {type(value).__name__}"]
         problems = []
-        members = {m.serialization.get("name", n): (n, m) for n, m in shape.members.items()
-                   if m.serialization.get("location") in (None, "")}
+        members = {
+            m.serialization.get("name", n): (n, m)
+            for n, m in shape.members.items()
+            if m.serialization.get("location") in (None, "")
+        }
         for key in value:
             if key not in members and key not in ignore:
                 problems.append(f"{path}.{key}: not a member of {shape.name}")

@@ -19,21 +19,52 @@ _TOKEN_RE = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 _NO_SPACE_BEFORE = set(".,;:!?)%'")
 PAD_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
-_SUBJECTS = ("The sandbox", "This answer", "The request", "A replayed call", "The contract", "Each response",
-             "The recorded exchange", "The model")
+_SUBJECTS = (
+    "The sandbox",
+    "This answer",
+    "The request",
+    "A replayed call",
+    "The contract",
+    "Each response",
+    "The recorded exchange",
+    "The model",
+)
 _VERBS = ("keeps", "describes", "mirrors", "returns", "checks", "follows", "explains", "summarises")
-_OBJECTS = ("the shape of the provider", "a stable result", "the same tokens every time", "the expected fields",
-            "a short deterministic reply", "what the client asked for", "the documented wire format",
-            "a predictable sequence of events")
-_TAILS = ("without any network access", "so tests stay reproducible",
-          "in a few short sentences", "exactly like the last run", "while the ids still change",
-          "on every identical request")
+_OBJECTS = (
+    "the shape of the provider",
+    "a stable result",
+    "the same tokens every time",
+    "the expected fields",
+    "a short deterministic reply",
+    "what the client asked for",
+    "the documented wire format",
+    "a predictable sequence of events",
+)
+_TAILS = (
+    "without any network access",
+    "so tests stay reproducible",
+    "in a few short sentences",
+    "exactly like the last run",
+    "while the ids still change",
+    "on every identical request",
+)
 
 # property names that get a readable value instead of a generated word
 _NAMED_VALUES: dict[str, Any] = {
-    "location": "Paris", "city": "Paris", "country": "France", "name": "Ada", "first_name": "Ada",
-    "last_name": "Lovelace", "email": "ada@example.com", "unit": "celsius", "query": "sandbox", "sign": "Libra",
-    "language": "en", "currency": "EUR", "url": "https://example.com", "date": "2025-01-01",
+    "location": "Paris",
+    "city": "Paris",
+    "country": "France",
+    "name": "Ada",
+    "first_name": "Ada",
+    "last_name": "Lovelace",
+    "email": "ada@example.com",
+    "unit": "celsius",
+    "query": "sandbox",
+    "sign": "Libra",
+    "language": "en",
+    "currency": "EUR",
+    "url": "https://example.com",
+    "date": "2025-01-01",
 }
 
 
@@ -247,10 +278,22 @@ class Plan:
     output_tokens: int = 0
 
 
-def plan(seed: int, *, input_tokens: int, last_user_text: str = "", tool_result: str | None = None,
-         tools: list[Tool] | None = None, tool_mode: str = "auto", forced_tool: str | None = None,
-         max_tokens: int | None = None, stop: list[str] | None = None, json_schema: Any = None,
-         json_object: bool = False, reasoning: bool = False, called: list[str] | None = None) -> Plan:
+def plan(
+    seed: int,
+    *,
+    input_tokens: int,
+    last_user_text: str = "",
+    tool_result: str | None = None,
+    tools: list[Tool] | None = None,
+    tool_mode: str = "auto",
+    forced_tool: str | None = None,
+    max_tokens: int | None = None,
+    stop: list[str] | None = None,
+    json_schema: Any = None,
+    json_object: bool = False,
+    reasoning: bool = False,
+    called: list[str] | None = None,
+) -> Plan:
     """Decide the answer; ``tool_mode`` any calls a tool, auto only one whose name the user mentions, none never."""
     result = Plan(input_tokens=input_tokens)
     if reasoning:

@@ -52,8 +52,9 @@ def _dispatch(req: Request) -> Reply:
     return fallback(req)
 
 
-def handle(method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None,
-           profile: str = "default") -> Reply:
+def handle(
+    method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None, profile: str = "default"
+) -> Reply:
     """Answer one request in-process, without sockets (the same routing and wire code the server uses)."""
     split = urlsplit(path)
     lowered = {k.lower(): v for k, v in (headers or {}).items()}
@@ -103,8 +104,9 @@ class _Handler(BaseHTTPRequestHandler):
             reply = handle(self.command, self.path, body, dict(self.headers.items()), self.server.profile.name)
         except Exception:  # a bug in a handler must not kill the connection thread silently
             log.exception("sandbox handler failed for %s %s", self.command, self.path)
-            reply = Reply(500, [("Content-Type", "application/json")],
-                          json_bytes({"message": "replaykit sandbox internal error"}))
+            reply = Reply(
+                500, [("Content-Type", "application/json")], json_bytes({"message": "replaykit sandbox internal error"})
+            )
         self._send(reply)
 
     def _send(self, reply: Reply) -> None:
@@ -193,15 +195,17 @@ def running(host: str = "127.0.0.1", port: int = 0, profile: str = "default") ->
         server = _Server((host, port), profiles.PROFILES[profile], family)
     except OSError as exc:
         raise SandboxError(f"cannot listen on {host}:{port}: {exc}") from exc
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                              name="replaykit-sandbox-http", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="replaykit-sandbox-http", daemon=True
+    )
     thread.start()
     s3 = S3Server(host)
     try:
         s3.start()
         base = f"http://{_url_host(host)}:{server.server_address[1]}"
-        yield Endpoints(bedrock_runtime=base, openai=base + "/v1", s3=f"http://{_url_host(host)}:{s3.port}",
-                        profile=profile)
+        yield Endpoints(
+            bedrock_runtime=base, openai=base + "/v1", s3=f"http://{_url_host(host)}:{s3.port}", profile=profile
+        )
     finally:
         s3.stop()
         server.shutdown()

@@ -18,8 +18,26 @@ INVALID_MODEL = "The provided model identifier is invalid."
 ACCOUNT_ID = "123456789012"
 
 # first dotted component of a foundation model id
-_PROVIDERS = ("anthropic", "amazon", "meta", "mistral", "cohere", "ai21", "deepseek", "writer", "qwen", "openai",
-              "twelvelabs", "stability", "luma", "moonshot", "minimax", "google", "nvidia", "zai")
+_PROVIDERS = (
+    "anthropic",
+    "amazon",
+    "meta",
+    "mistral",
+    "cohere",
+    "ai21",
+    "deepseek",
+    "writer",
+    "qwen",
+    "openai",
+    "twelvelabs",
+    "stability",
+    "luma",
+    "moonshot",
+    "minimax",
+    "google",
+    "nvidia",
+    "zai",
+)
 # cross-region inference profile prefixes ("us.anthropic.claude-...")
 _GEOS = ("us", "eu", "apac", "us-gov", "global", "jp", "au", "ca")
 _ARN_RE = re.compile(r"^arn:aws(?:-[a-z]+)*:bedrock:[a-z0-9-]*:\d{0,12}:([a-z-]+(?:/[a-z-]+)?)/(.+)$")
@@ -124,10 +142,18 @@ def resolve_model(raw: str) -> Model:
 
 def family_of(base: str) -> str:
     """The request/response family of a foundation model id."""
-    rules = (("amazon.nova-2-multimodal-embeddings", "nova-embed"), ("amazon.nova", "nova"),
-             ("amazon.titan-embed", "titan-embed"), ("amazon.titan-text", "titan-text"),
-             ("amazon.titan-tg1", "titan-text"), ("anthropic.", "anthropic"), ("meta.llama", "llama"),
-             ("mistral.", "mistral"), ("cohere.embed", "cohere-embed"), ("deepseek.", "deepseek"))
+    rules = (
+        ("amazon.nova-2-multimodal-embeddings", "nova-embed"),
+        ("amazon.nova", "nova"),
+        ("amazon.titan-embed", "titan-embed"),
+        ("amazon.titan-text", "titan-text"),
+        ("amazon.titan-tg1", "titan-text"),
+        ("anthropic.", "anthropic"),
+        ("meta.llama", "llama"),
+        ("mistral.", "mistral"),
+        ("cohere.embed", "cohere-embed"),
+        ("deepseek.", "deepseek"),
+    )
     for prefix, family in rules:
         if base.startswith(prefix):
             return family
@@ -149,8 +175,11 @@ def _block_tokens(block: dict[str, Any]) -> int:
     if "toolUse" in block:
         return _text.count_tokens(json.dumps(block["toolUse"].get("input", {}))) + 4
     if "toolResult" in block:
-        return sum(_block_tokens(c) if "text" in c else _text.count_tokens(json.dumps(c.get("json", c)))
-                   for c in block["toolResult"].get("content", []) if isinstance(c, dict))
+        return sum(
+            _block_tokens(c) if "text" in c else _text.count_tokens(json.dumps(c.get("json", c)))
+            for c in block["toolResult"].get("content", [])
+            if isinstance(c, dict)
+        )
     if "document" in block:
         raw = block["document"].get("source", {}).get("bytes", "")
         try:
@@ -182,37 +211,50 @@ _STOP = {"end": "end_turn", "tool": "tool_use", "length": "max_tokens", "stop_se
 def validate_converse(model: Model, req: Any) -> None:
     """Raise the ValidationException Bedrock would send for a malformed Converse request."""
     if model.family in EMBEDDING_FAMILIES:
-        raise validation("This action doesn't support the model that you provided. Try again with a supported text "
-                         "or chat model.")
+        raise validation(
+            "This action doesn't support the model that you provided. Try again with a supported text or chat model."
+        )
     if not isinstance(req, dict):
         raise validation("Invalid request body: a JSON object is required.")
     messages = req.get("messages")
     if not isinstance(messages, list) or not messages:
-        raise validation("A conversation must start with a user message. Try again with a conversation that starts "
-                         "with a user message.")
+        raise validation(
+            "A conversation must start with a user message. Try again with a conversation that starts "
+            "with a user message."
+        )
     previous = None
     for i, msg in enumerate(messages):
         role = msg.get("role") if isinstance(msg, dict) else None
         if role not in ("user", "assistant"):
-            raise validation(f"1 validation error detected: Value '{role}' at 'messages.{i + 1}.member.role' failed "
-                             "to satisfy constraint: Member must satisfy enum value set: [user, assistant]")
+            raise validation(
+                f"1 validation error detected: Value '{role}' at 'messages.{i + 1}.member.role' failed "
+                "to satisfy constraint: Member must satisfy enum value set: [user, assistant]"
+            )
         if i == 0 and role != "user":
-            raise validation("A conversation must start with a user message. Try again with a conversation that "
-                             "starts with a user message.")
+            raise validation(
+                "A conversation must start with a user message. Try again with a conversation that "
+                "starts with a user message."
+            )
         if role == previous:
-            raise validation("A conversation must alternate between user and assistant roles. Make sure the "
-                             "conversation alternates between user and assistant roles and try again.")
+            raise validation(
+                "A conversation must alternate between user and assistant roles. Make sure the "
+                "conversation alternates between user and assistant roles and try again."
+            )
         previous = role
         if not isinstance(msg.get("content"), list) or not msg["content"]:
-            raise validation(f"The content field in the Message object at messages.{i} is empty. Add a ContentBlock "
-                             "object to the content field and try again.")
+            raise validation(
+                f"The content field in the Message object at messages.{i} is empty. Add a ContentBlock "
+                "object to the content field and try again."
+            )
         uses_tools = any(isinstance(b, dict) and ("toolUse" in b or "toolResult" in b) for b in msg["content"])
         if uses_tools and not req.get("toolConfig"):
             raise validation("The toolConfig field must be defined when using toolUse and toolResult content blocks.")
     max_tokens = (req.get("inferenceConfig") or {}).get("maxTokens")
     if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
-        raise validation(f"1 validation error detected: Value '{max_tokens}' at 'inferenceConfig.maxTokens' failed "
-                         "to satisfy constraint: Member must have value greater than or equal to 1")
+        raise validation(
+            f"1 validation error detected: Value '{max_tokens}' at 'inferenceConfig.maxTokens' failed "
+            "to satisfy constraint: Member must have value greater than or equal to 1"
+        )
 
 
 def converse(model: Model, req: dict[str, Any], region: str = "us-east-1") -> ConverseOutput:
@@ -220,8 +262,11 @@ def converse(model: Model, req: dict[str, Any], region: str = "us-east-1") -> Co
     messages = req["messages"]
     system = [b for b in req.get("system") or [] if isinstance(b, dict)]
     tool_config = req.get("toolConfig") or {}
-    tools = [_text.Tool(t["toolSpec"]["name"], (t["toolSpec"].get("inputSchema") or {}).get("json") or {})
-             for t in tool_config.get("tools", []) if isinstance(t, dict) and "toolSpec" in t]
+    tools = [
+        _text.Tool(t["toolSpec"]["name"], (t["toolSpec"].get("inputSchema") or {}).get("json") or {})
+        for t in tool_config.get("tools", [])
+        if isinstance(t, dict) and "toolSpec" in t
+    ]
     choice = tool_config.get("toolChoice") or {"auto": {}}
     forced = (choice.get("tool") or {}).get("name")
     inference = req.get("inferenceConfig") or {}
@@ -238,14 +283,27 @@ def converse(model: Model, req: dict[str, Any], region: str = "us-east-1") -> Co
     results = [b["toolResult"] for b in last["content"] if isinstance(b, dict) and "toolResult" in b]
     tool_result = None
     if results and last["role"] == "user":
-        tool_result = " ".join(str(c.get("text", json.dumps(c.get("json", "")))) for r in results
-                               for c in r.get("content", []) if isinstance(c, dict))
+        tool_result = " ".join(
+            str(c.get("text", json.dumps(c.get("json", ""))))
+            for r in results
+            for c in r.get("content", [])
+            if isinstance(c, dict)
+        )
     last_text = " ".join(str(b.get("text", "")) for b in last["content"] if isinstance(b, dict))
     seed = _text.seed_of("bedrock", model.base, system, messages, tool_config)
-    plan = _text.plan(seed, input_tokens=input_tokens, last_user_text=last_text, tool_result=tool_result,
-                      tools=tools, tool_mode="any" if ("any" in choice or forced) else "auto", forced_tool=forced,
-                      max_tokens=inference.get("maxTokens"), stop=inference.get("stopSequences") or [],
-                      reasoning=reasoning, called=[b["toolUse"].get("name") for b in all_blocks if "toolUse" in b])
+    plan = _text.plan(
+        seed,
+        input_tokens=input_tokens,
+        last_user_text=last_text,
+        tool_result=tool_result,
+        tools=tools,
+        tool_mode="any" if ("any" in choice or forced) else "auto",
+        forced_tool=forced,
+        max_tokens=inference.get("maxTokens"),
+        stop=inference.get("stopSequences") or [],
+        reasoning=reasoning,
+        called=[b["toolUse"].get("name") for b in all_blocks if "toolUse" in b],
+    )
     content: list[dict[str, Any]] = []
     if plan.reasoning:
         text_block: dict[str, Any] = {"text": plan.reasoning}
@@ -288,29 +346,50 @@ def _guardrail_trace(guard: dict[str, Any], region: str, prompt: str, answer: st
     version = str(guard.get("guardrailVersion", "DRAFT"))
 
     def assessment(chars: int) -> dict[str, Any]:
-        units = {k: 0 for k in ("automatedReasoningPolicies", "automatedReasoningPolicyUnits",
-                                "contentPolicyImageUnits", "contentPolicyUnits", "contextualGroundingPolicyUnits",
-                                "sensitiveInformationPolicyFreeUnits", "sensitiveInformationPolicyUnits",
-                                "topicPolicyUnits", "wordPolicyUnits")}
+        units = {
+            k: 0
+            for k in (
+                "automatedReasoningPolicies",
+                "automatedReasoningPolicyUnits",
+                "contentPolicyImageUnits",
+                "contentPolicyUnits",
+                "contextualGroundingPolicyUnits",
+                "sensitiveInformationPolicyFreeUnits",
+                "sensitiveInformationPolicyUnits",
+                "topicPolicyUnits",
+                "wordPolicyUnits",
+            )
+        }
         units["topicPolicyUnits"] = 1
         return {
             "appliedGuardrailDetails": {
-                "guardrailArn": f"arn:aws:bedrock:{region}:{ACCOUNT_ID}:guardrail/{gid}", "guardrailId": gid,
-                "guardrailOrigin": ["REQUEST"], "guardrailOwnership": "SELF", "guardrailVersion": version},
+                "guardrailArn": f"arn:aws:bedrock:{region}:{ACCOUNT_ID}:guardrail/{gid}",
+                "guardrailId": gid,
+                "guardrailOrigin": ["REQUEST"],
+                "guardrailOwnership": "SELF",
+                "guardrailVersion": version,
+            },
             "invocationMetrics": {
                 "guardrailCoverage": {"textCharacters": {"guarded": chars, "total": chars}},
-                "guardrailProcessingLatency": 300 + chars % 100, "usage": units},
+                "guardrailProcessingLatency": 300 + chars % 100,
+                "usage": units,
+            },
         }
 
-    return {"actionReason": "No action.", "inputAssessment": {gid: assessment(len(prompt))}, "modelOutput": [],
-            "outputAssessments": {gid: [assessment(len(answer))]}}
+    return {
+        "actionReason": "No action.",
+        "inputAssessment": {gid: assessment(len(prompt))},
+        "modelOutput": [],
+        "outputAssessments": {gid: [assessment(len(answer))]},
+    }
 
 
 def count_tokens(model: Model, req: Any) -> int:
     """CountTokens: the input tokens a Converse or InvokeModel request would be billed for."""
     if not isinstance(req, dict) or not isinstance(req.get("input"), dict):
-        raise validation("1 validation error detected: Value null at 'input' failed to satisfy constraint: Member "
-                         "must not be null")
+        raise validation(
+            "1 validation error detected: Value null at 'input' failed to satisfy constraint: Member must not be null"
+        )
     given = req["input"]
     if "converse" in given:
         body = given["converse"]

@@ -48,16 +48,20 @@ def family_for(model: Model, body: dict[str, Any]) -> str:
 def parse(model: Model, body: Any) -> NativeRequest:
     """Validate a native InvokeModel body and reduce it to a NativeRequest."""
     if not isinstance(body, dict):
-        raise validation("Malformed input request: #: expected type: JSONObject, found: JSONArray, please reformat "
-                         "your input and try again.")
+        raise validation(
+            "Malformed input request: #: expected type: JSONObject, found: JSONArray, please reformat "
+            "your input and try again."
+        )
     family = family_for(model, body)
     if family == "anthropic":
         missing = [k for k in ("anthropic_version", "max_tokens", "messages") if k not in body]
         if missing:
             raise _malformed(*missing)
         if body["anthropic_version"] != ANTHROPIC_VERSION:
-            raise validation(f"Malformed input request: #/anthropic_version: {body['anthropic_version']} is not a "
-                             "valid enum value, please reformat your input and try again.")
+            raise validation(
+                f"Malformed input request: #/anthropic_version: {body['anthropic_version']} is not a "
+                "valid enum value, please reformat your input and try again."
+            )
         system = body.get("system") or ""
         system_text = system if isinstance(system, str) else " ".join(b.get("text", "") for b in system)
         messages = body["messages"]
@@ -66,11 +70,16 @@ def parse(model: Model, body: Any) -> NativeRequest:
         choice = body.get("tool_choice") or {"type": "auto"}
         results = [b for b in _blocks(messages[-1]) if b.get("type") == "tool_result"] if messages else []
         thinking = (body.get("thinking") or {}).get("type") == "enabled"
-        args = dict(tools=tools, tool_mode={"any": "any", "tool": "any", "none": "none"}.get(choice.get("type"),
-                    "auto"), forced_tool=choice.get("name"), max_tokens=body["max_tokens"],
-                    stop=body.get("stop_sequences") or [], reasoning=thinking,
-                    tool_result=" ".join(_flat(r.get("content")) for r in results) if results else None,
-                    last_user_text=_flat(messages[-1].get("content")) if messages else "")
+        args = dict(
+            tools=tools,
+            tool_mode={"any": "any", "tool": "any", "none": "none"}.get(choice.get("type"), "auto"),
+            forced_tool=choice.get("name"),
+            max_tokens=body["max_tokens"],
+            stop=body.get("stop_sequences") or [],
+            reasoning=thinking,
+            tool_result=" ".join(_flat(r.get("content")) for r in results) if results else None,
+            last_user_text=_flat(messages[-1].get("content")) if messages else "",
+        )
         return NativeRequest(family, tokens, args, body=body)
     if family == "nova":
         if "messages" not in body:
@@ -80,20 +89,30 @@ def parse(model: Model, body: Any) -> NativeRequest:
         tokens = _text.count_tokens(system) + sum(_text.count_tokens(_flat(m.get("content"))) for m in messages)
         config = body.get("inferenceConfig") or {}
         tool_cfg = body.get("toolConfig") or {}
-        tools = [_text.Tool(t["toolSpec"]["name"], (t["toolSpec"].get("inputSchema") or {}).get("json") or {})
-                 for t in tool_cfg.get("tools", []) if "toolSpec" in t]
+        tools = [
+            _text.Tool(t["toolSpec"]["name"], (t["toolSpec"].get("inputSchema") or {}).get("json") or {})
+            for t in tool_cfg.get("tools", [])
+            if "toolSpec" in t
+        ]
         last = messages[-1] if messages else {}
         has_result = any("toolResult" in b for b in _blocks(last))
-        args = dict(tools=tools, max_tokens=config.get("maxTokens", config.get("max_new_tokens")),
-                    stop=config.get("stopSequences") or [], last_user_text=_flat(last.get("content")),
-                    tool_result=_flat(last.get("content")) if has_result else None)
+        args = dict(
+            tools=tools,
+            max_tokens=config.get("maxTokens", config.get("max_new_tokens")),
+            stop=config.get("stopSequences") or [],
+            last_user_text=_flat(last.get("content")),
+            tool_result=_flat(last.get("content")) if has_result else None,
+        )
         return NativeRequest(family, tokens, args, body=body)
     if family == "titan-text":
         if "inputText" not in body:
             raise _malformed("inputText")
         config = body.get("textGenerationConfig") or {}
-        args = dict(max_tokens=config.get("maxTokenCount", 512), stop=config.get("stopSequences") or [],
-                    last_user_text=body["inputText"])
+        args = dict(
+            max_tokens=config.get("maxTokenCount", 512),
+            stop=config.get("stopSequences") or [],
+            last_user_text=body["inputText"],
+        )
         return NativeRequest(family, _text.count_tokens(body["inputText"]), args, body=body)
     if family in ("llama", "mistral", "deepseek"):
         if "prompt" not in body:
@@ -106,8 +125,10 @@ def parse(model: Model, body: Any) -> NativeRequest:
             raise _malformed("inputText")
         dims = int(body.get("dimensions", 1024 if "v2" in model.base else 1536))
         if "v2" in model.base and dims not in (256, 512, 1024):
-            raise validation(f"Malformed input request: #/dimensions: {dims} is not a valid enum value, please "
-                             "reformat your input and try again.")
+            raise validation(
+                f"Malformed input request: #/dimensions: {dims} is not a valid enum value, please "
+                "reformat your input and try again."
+            )
         # Titan counts a start-of-text token
         return NativeRequest(family, _text.count_tokens(body["inputText"]) + 1, texts=[body["inputText"]], dims=dims)
     if family == "cohere-embed":
@@ -180,32 +201,63 @@ def response(model: Model, req: NativeRequest) -> tuple[dict[str, Any], int, int
         return body, req.input_tokens, None
     if fam == "cohere-embed":
         vecs = [_text.embedding(t, req.dims, model.base) for t in req.texts]
-        return ({"embeddings": vecs, "id": str(uuid.uuid4()), "response_type": "embeddings_floats",
-                 "texts": [t.lower() for t in req.texts]}, req.input_tokens, None)
+        return (
+            {
+                "embeddings": vecs,
+                "id": str(uuid.uuid4()),
+                "response_type": "embeddings_floats",
+                "texts": [t.lower() for t in req.texts],
+            },
+            req.input_tokens,
+            None,
+        )
     if fam == "nova-embed":
         vec = _text.embedding(req.texts[0], req.dims, model.base)
         return {"embeddings": [{"embedding": vec, "embeddingType": "TEXT"}]}, req.input_tokens, None
     p = plan(model, req)
     stop = _stop_for(fam, p.stop)
     if fam == "anthropic":
-        body = {"id": random_id("msg_bdrk_01"), "type": "message", "role": "assistant", "model": _model_name(model),
-                "content": _anthropic_blocks(p), "stop_reason": stop,
-                "stop_sequence": _matched_stop(req, p), "usage": {
-                    "input_tokens": p.input_tokens, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
-                    "output_tokens": p.output_tokens}}
+        body = {
+            "id": random_id("msg_bdrk_01"),
+            "type": "message",
+            "role": "assistant",
+            "model": _model_name(model),
+            "content": _anthropic_blocks(p),
+            "stop_reason": stop,
+            "stop_sequence": _matched_stop(req, p),
+            "usage": {
+                "input_tokens": p.input_tokens,
+                "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": 0,
+                "output_tokens": p.output_tokens,
+            },
+        }
     elif fam == "nova":
         content: list[dict[str, Any]] = [{"text": p.text}] if p.text or not p.tool_calls else []
         content += [{"toolUse": {"toolUseId": str(uuid.uuid4()), "name": n, "input": a}} for n, a in p.tool_calls]
-        body = {"output": {"message": {"content": content, "role": "assistant"}}, "stopReason": stop,
-                "usage": {"inputTokens": p.input_tokens, "outputTokens": p.output_tokens,
-                          "totalTokens": p.input_tokens + p.output_tokens, "cacheReadInputTokenCount": 0,
-                          "cacheWriteInputTokenCount": 0}}
+        body = {
+            "output": {"message": {"content": content, "role": "assistant"}},
+            "stopReason": stop,
+            "usage": {
+                "inputTokens": p.input_tokens,
+                "outputTokens": p.output_tokens,
+                "totalTokens": p.input_tokens + p.output_tokens,
+                "cacheReadInputTokenCount": 0,
+                "cacheWriteInputTokenCount": 0,
+            },
+        }
     elif fam == "titan-text":
-        body = {"inputTextTokenCount": p.input_tokens,
-                "results": [{"tokenCount": p.output_tokens, "outputText": p.text, "completionReason": stop}]}
+        body = {
+            "inputTextTokenCount": p.input_tokens,
+            "results": [{"tokenCount": p.output_tokens, "outputText": p.text, "completionReason": stop}],
+        }
     elif fam == "llama":
-        body = {"generation": p.text, "prompt_token_count": p.input_tokens,
-                "generation_token_count": p.output_tokens, "stop_reason": stop}
+        body = {
+            "generation": p.text,
+            "prompt_token_count": p.input_tokens,
+            "generation_token_count": p.output_tokens,
+            "stop_reason": stop,
+        }
     elif fam == "mistral":
         body = {"outputs": [{"text": p.text, "stop_reason": stop}]}
     else:
@@ -237,51 +289,103 @@ def stream_chunks(model: Model, req: NativeRequest) -> tuple[list[dict[str, Any]
     stop = _stop_for(req.family, p.stop)
     deltas = _text.split_deltas(p.text, _text.seed_of(p.text, "deltas"))
     if req.family == "anthropic":
-        chunks: list[dict[str, Any]] = [{"type": "message_start", "message": {
-            "id": random_id("msg_bdrk_01"), "type": "message", "role": "assistant", "model": _model_name(model),
-            "content": [], "stop_reason": None, "stop_sequence": None,
-            "usage": {"input_tokens": p.input_tokens, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
-                      "output_tokens": 1}}}]
+        chunks: list[dict[str, Any]] = [
+            {
+                "type": "message_start",
+                "message": {
+                    "id": random_id("msg_bdrk_01"),
+                    "type": "message",
+                    "role": "assistant",
+                    "model": _model_name(model),
+                    "content": [],
+                    "stop_reason": None,
+                    "stop_sequence": None,
+                    "usage": {
+                        "input_tokens": p.input_tokens,
+                        "cache_creation_input_tokens": 0,
+                        "cache_read_input_tokens": 0,
+                        "output_tokens": 1,
+                    },
+                },
+            }
+        ]
         for index, block in enumerate(_anthropic_blocks(p)):
             chunks += _anthropic_block_events(index, block, deltas)
-        chunks.append({"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": _matched_stop(req, p)},
-                       "usage": {"output_tokens": p.output_tokens}})
+        chunks.append(
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": stop, "stop_sequence": _matched_stop(req, p)},
+                "usage": {"output_tokens": p.output_tokens},
+            }
+        )
         chunks.append({"type": "message_stop"})
     elif req.family == "nova":
         chunks = [{"messageStart": {"role": "assistant"}}]
         # Nova gives every text delta its own content block index, as the real service does
         for index, delta in enumerate(deltas):
-            chunks += [{"contentBlockDelta": {"delta": {"text": delta}, "contentBlockIndex": index}},
-                       {"contentBlockStop": {"contentBlockIndex": index}}]
+            chunks += [
+                {"contentBlockDelta": {"delta": {"text": delta}, "contentBlockIndex": index}},
+                {"contentBlockStop": {"contentBlockIndex": index}},
+            ]
         for offset, (name, args) in enumerate(p.tool_calls):
             index = len(deltas) + offset
-            chunks += [{"contentBlockStart": {"start": {"toolUse": {"toolUseId": str(uuid.uuid4()), "name": name}},
-                                              "contentBlockIndex": index}},
-                       {"contentBlockDelta": {"delta": {"toolUse": {"input": json.dumps(args)}},
-                                              "contentBlockIndex": index}},
-                       {"contentBlockStop": {"contentBlockIndex": index}}]
-        chunks += [{"messageStop": {"stopReason": stop}},
-                   {"metadata": {"usage": {"inputTokens": p.input_tokens, "outputTokens": p.output_tokens,
-                                           "cacheReadInputTokenCount": 0, "cacheWriteInputTokenCount": 0},
-                                 "metrics": {}, "trace": {}}}]
+            chunks += [
+                {
+                    "contentBlockStart": {
+                        "start": {"toolUse": {"toolUseId": str(uuid.uuid4()), "name": name}},
+                        "contentBlockIndex": index,
+                    }
+                },
+                {"contentBlockDelta": {"delta": {"toolUse": {"input": json.dumps(args)}}, "contentBlockIndex": index}},
+                {"contentBlockStop": {"contentBlockIndex": index}},
+            ]
+        chunks += [
+            {"messageStop": {"stopReason": stop}},
+            {
+                "metadata": {
+                    "usage": {
+                        "inputTokens": p.input_tokens,
+                        "outputTokens": p.output_tokens,
+                        "cacheReadInputTokenCount": 0,
+                        "cacheWriteInputTokenCount": 0,
+                    },
+                    "metrics": {},
+                    "trace": {},
+                }
+            },
+        ]
     elif req.family == "titan-text":
         chunks, total = [], 0
         for i, delta in enumerate(deltas or [""]):
             total += _text.count_tokens(delta)
-            chunks.append({"outputText": delta, "index": 0, "totalOutputTextTokenCount": total,
-                           "completionReason": stop if i == len(deltas or [""]) - 1 else None,
-                           "inputTextTokenCount": p.input_tokens if i == 0 else None})
+            chunks.append(
+                {
+                    "outputText": delta,
+                    "index": 0,
+                    "totalOutputTextTokenCount": total,
+                    "completionReason": stop if i == len(deltas or [""]) - 1 else None,
+                    "inputTextTokenCount": p.input_tokens if i == 0 else None,
+                }
+            )
     elif req.family == "llama":
         chunks, total = [], 0
         for i, delta in enumerate(deltas or [""]):
             total += _text.count_tokens(delta)
             last = i == len(deltas or [""]) - 1
-            chunks.append({"generation": delta, "prompt_token_count": p.input_tokens if i == 0 else None,
-                           "generation_token_count": total, "stop_reason": stop if last else None})
+            chunks.append(
+                {
+                    "generation": delta,
+                    "prompt_token_count": p.input_tokens if i == 0 else None,
+                    "generation_token_count": total,
+                    "stop_reason": stop if last else None,
+                }
+            )
     else:
         key = "outputs" if req.family == "mistral" else "choices"
-        chunks = [{key: [{"text": d, "stop_reason": stop if i == len(deltas) - 1 else None}]}
-                  for i, d in enumerate(deltas or [""])]
+        chunks = [
+            {key: [{"text": d, "stop_reason": stop if i == len(deltas) - 1 else None}]}
+            for i, d in enumerate(deltas or [""])
+        ]
     return chunks, p.input_tokens, p.output_tokens
 
 
@@ -291,8 +395,10 @@ def _anthropic_block_events(index: int, block: dict[str, Any], deltas: list[str]
         parts = [{"type": "text_delta", "text": d} for d in deltas]
     elif block["type"] == "thinking":
         start = {"type": "thinking", "thinking": "", "signature": ""}
-        parts = [{"type": "thinking_delta", "thinking": block["thinking"]},
-                 {"type": "signature_delta", "signature": block["signature"]}]
+        parts = [
+            {"type": "thinking_delta", "thinking": block["thinking"]},
+            {"type": "signature_delta", "signature": block["signature"]},
+        ]
     else:
         start = {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}
         raw = json.dumps(block["input"])

@@ -51,9 +51,12 @@ def _check_auth(req: Request) -> str:
         return "us-east-1"
     match = _SIGV4_RE.match(auth)
     if not match:
-        raise BedrockError("AccessDeniedException", "Invalid Authorization header: expected 'AWS4-HMAC-SHA256 "
-                           "Credential=<access key>/<yyyymmdd>/<region>/bedrock/aws4_request, SignedHeaders=<names>, "
-                           "Signature=<64 hex digits>'.")
+        raise BedrockError(
+            "AccessDeniedException",
+            "Invalid Authorization header: expected 'AWS4-HMAC-SHA256 "
+            "Credential=<access key>/<yyyymmdd>/<region>/bedrock/aws4_request, SignedHeaders=<names>, "
+            "Signature=<64 hex digits>'.",
+        )
     return match.group("region")
 
 
@@ -67,11 +70,14 @@ def _triggered(model: Model, req: Request, streaming: bool) -> tuple[str | None,
         else:
             http_error = forced[:1].upper() + forced[1:]
     if http_error and http_error not in models.error_statuses():
-        raise models.validation(f"Unknown sandbox error trigger {http_error!r}; use one of: "
-                                f"{', '.join(models.error_statuses())}.")
+        raise models.validation(
+            f"Unknown sandbox error trigger {http_error!r}; use one of: {', '.join(models.error_statuses())}."
+        )
     if stream_error and stream_error not in models.stream_exception_types():
-        raise models.validation(f"Unknown sandbox stream error trigger {stream_error!r}; use one of: "
-                                f"{', '.join(models.stream_exception_types())}.")
+        raise models.validation(
+            f"Unknown sandbox stream error trigger {stream_error!r}; use one of: "
+            f"{', '.join(models.stream_exception_types())}."
+        )
     return http_error, stream_error
 
 
@@ -115,9 +121,12 @@ def converse(req: Request) -> Reply:
     body = _body(req)
     models.validate_converse(model, body)
     out = models.converse(model, body, region)
-    doc: dict[str, Any] = {"output": {"message": {"role": "assistant", "content": out.content}},
-                           "stopReason": out.stop_reason, "usage": out.usage,
-                           "metrics": {"latencyMs": _latency(out.usage["outputTokens"])}}
+    doc: dict[str, Any] = {
+        "output": {"message": {"role": "assistant", "content": out.content}},
+        "stopReason": out.stop_reason,
+        "usage": out.usage,
+        "metrics": {"latencyMs": _latency(out.usage["outputTokens"])},
+    }
     if out.trace:
         doc["trace"] = out.trace
     doc.update(out.extras)
@@ -132,12 +141,14 @@ def _event(name: str, payload: dict[str, Any], seed: int, index: int) -> eventst
 
 
 def _exception(name: str) -> eventstream.Message:
-    message = {"throttlingException": "Too many tokens, please wait before trying again.",
-               "modelStreamErrorException": "The model stream was interrupted by an internal error.",
-               "validationException": "The stream failed validation.",
-               "serviceUnavailableException": "Bedrock is unable to process your request.",
-               "modelTimeoutException": "Model has timed out in processing the request.",
-               "internalServerException": "The system encountered an unexpected error during processing."}
+    message = {
+        "throttlingException": "Too many tokens, please wait before trying again.",
+        "modelStreamErrorException": "The model stream was interrupted by an internal error.",
+        "validationException": "The stream failed validation.",
+        "serviceUnavailableException": "Bedrock is unable to process your request.",
+        "modelTimeoutException": "Model has timed out in processing the request.",
+        "internalServerException": "The system encountered an unexpected error during processing.",
+    }
     body = json.dumps({"message": message.get(name, name)}, separators=(",", ":")).encode()
     headers = {":exception-type": name, ":content-type": "application/json", ":message-type": "exception"}
     return eventstream.Message(headers, body)
@@ -191,16 +202,22 @@ def _block_events(index: int, block: dict[str, Any], seed: int) -> list[tuple[st
         events.append(("contentBlockStart", {"contentBlockIndex": index, "start": start}))
         raw = json.dumps(use["input"])
         pieces = [""] + _text.split_json(raw, _text.seed_of(seed, index))
-        events += [("contentBlockDelta", {"contentBlockIndex": index, "delta": {"toolUse": {"input": p}}})
-                   for p in pieces]
+        events += [
+            ("contentBlockDelta", {"contentBlockIndex": index, "delta": {"toolUse": {"input": p}}}) for p in pieces
+        ]
     elif "reasoningContent" in block:
         reasoning = block["reasoningContent"]["reasoningText"]
         for piece in _text.split_deltas(reasoning["text"], _text.seed_of(seed, index)):
-            events.append(("contentBlockDelta", {"contentBlockIndex": index,
-                                                 "delta": {"reasoningContent": {"text": piece}}}))
+            events.append(
+                ("contentBlockDelta", {"contentBlockIndex": index, "delta": {"reasoningContent": {"text": piece}}})
+            )
         if "signature" in reasoning:
-            events.append(("contentBlockDelta", {"contentBlockIndex": index,
-                                                 "delta": {"reasoningContent": {"signature": reasoning["signature"]}}}))
+            events.append(
+                (
+                    "contentBlockDelta",
+                    {"contentBlockIndex": index, "delta": {"reasoningContent": {"signature": reasoning["signature"]}}},
+                )
+            )
     else:
         for piece in _text.split_deltas(block.get("text", ""), _text.seed_of(seed, index)):
             events.append(("contentBlockDelta", {"contentBlockIndex": index, "delta": {"text": piece}}))
@@ -212,8 +229,9 @@ def _native_request(req: Request, model: Model) -> native.NativeRequest:
     try:
         body = json.loads(req.body.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise models.validation("Malformed input request: Expected a JSON object, please reformat your input and "
-                                "try again.") from exc
+        raise models.validation(
+            "Malformed input request: Expected a JSON object, please reformat your input and try again."
+        ) from exc
     return native.parse(model, body)
 
 
@@ -233,8 +251,10 @@ def invoke(req: Request) -> Reply:
     parsed = _native_request(req, model)
     body, input_tokens, output_tokens = native.response(model, parsed)
     body = req.profile.apply_response("bedrock-runtime.InvokeModel", body)
-    headers = [("X-Amzn-Bedrock-Invocation-Latency", str(_latency(output_tokens or 0))),
-               ("X-Amzn-Bedrock-Input-Token-Count", str(input_tokens))]
+    headers = [
+        ("X-Amzn-Bedrock-Invocation-Latency", str(_latency(output_tokens or 0))),
+        ("X-Amzn-Bedrock-Input-Token-Count", str(input_tokens)),
+    ]
     if output_tokens is not None:
         headers.append(("X-Amzn-Bedrock-Output-Token-Count", str(output_tokens)))
     data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
@@ -248,13 +268,16 @@ def invoke_stream(req: Request) -> Reply:
     parsed = _native_request(req, model)
     chunks, input_tokens, output_tokens = native.stream_chunks(model, parsed)
     latency = _latency(output_tokens)
-    metrics: dict[str, Any] = {"inputTokenCount": input_tokens, "outputTokenCount": output_tokens,
-                               "invocationLatency": latency, "firstByteLatency": latency // 2}
+    metrics: dict[str, Any] = {
+        "inputTokenCount": input_tokens,
+        "outputTokenCount": output_tokens,
+        "invocationLatency": latency,
+        "firstByteLatency": latency // 2,
+    }
     if parsed.family == "nova":
         metrics.update({"cacheReadInputTokenCount": 0, "cacheWriteInputTokenCount": 0})
     chunks[-1]["amazon-bedrock-invocationMetrics"] = metrics
-    events = req.profile.apply_stream("bedrock-runtime.InvokeModelWithResponseStream",
-                                      [("chunk", c) for c in chunks])
+    events = req.profile.apply_stream("bedrock-runtime.InvokeModelWithResponseStream", [("chunk", c) for c in chunks])
     events, failure = _cut_for_error(events, stream_error)
     seed = _text.seed_of(req.params["model_id"], req.body.decode("utf-8", "replace"))
     messages = []

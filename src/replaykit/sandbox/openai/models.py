@@ -15,24 +15,41 @@ from typing import Any, get_args
 from replaykit.sandbox import _text
 
 EMBEDDING_DIMS = {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072, "text-embedding-ada-002": 1536}
-_EXTRA_MODELS = ("gpt-4o-mini-2024-07-18", "gpt-4o-2024-08-06", "gpt-image-1", "whisper-1", "tts-1", "dall-e-3",
-                 "omni-moderation-latest")
+_EXTRA_MODELS = (
+    "gpt-4o-mini-2024-07-18",
+    "gpt-4o-2024-08-06",
+    "gpt-image-1",
+    "whisper-1",
+    "tts-1",
+    "dall-e-3",
+    "omni-moderation-latest",
+)
 _ERROR_RE = re.compile(r"^sandbox-error-(\d{3})$")
 STREAM_CUT_MODEL = "sandbox-stream-cut"
 
 # status -> (message, type, code) for triggered errors; 404 and 401 get request-specific messages
 _STATUS_ERRORS: dict[int, tuple[str, str, str | None]] = {
     400: ("Invalid request (sandbox trigger).", "invalid_request_error", None),
-    401: ("Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.",
-          "invalid_request_error", "invalid_api_key"),
+    401: (
+        "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.",
+        "invalid_request_error",
+        "invalid_api_key",
+    ),
     403: ("Country, region, or territory not supported", "request_forbidden", "unsupported_country_region_territory"),
-    404: ("The model `{model}` does not exist or you do not have access to it.", "invalid_request_error",
-          "model_not_found"),
+    404: (
+        "The model `{model}` does not exist or you do not have access to it.",
+        "invalid_request_error",
+        "model_not_found",
+    ),
     409: ("The request conflicted with another request.", "invalid_request_error", None),
     422: ("The request could not be processed.", "invalid_request_error", None),
-    429: ("Rate limit reached for {model} in organization org-sandbox on requests per min (RPM): Limit 500, Used 500, "
-          "Requested 1. Please try again in 120ms. Visit https://platform.openai.com/account/rate-limits to learn "
-          "more.", "requests", "rate_limit_exceeded"),
+    429: (
+        "Rate limit reached for {model} in organization org-sandbox on requests per min (RPM): Limit 500, Used 500, "
+        "Requested 1. Please try again in 120ms. Visit https://platform.openai.com/account/rate-limits to learn "
+        "more.",
+        "requests",
+        "rate_limit_exceeded",
+    ),
     500: ("The server had an error while processing your request. Sorry about that!", "server_error", None),
     502: ("Bad gateway.", "server_error", None),
     503: ("The server is overloaded or not ready yet.", "server_error", None),
@@ -42,8 +59,14 @@ _STATUS_ERRORS: dict[int, tuple[str, str, str | None]] = {
 class OpenAIError(Exception):
     """An error response: status plus the ``{"error": {message, type, param, code}}`` members."""
 
-    def __init__(self, status: int, message: str, type: str = "invalid_request_error", param: str | None = None,
-                 code: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        type: str = "invalid_request_error",
+        param: str | None = None,
+        code: str | None = None,
+    ) -> None:
         self.status, self.message, self.type, self.param, self.code = status, message, type, param, code
         super().__init__(message)
 
@@ -96,14 +119,24 @@ def check_model(name: Any) -> str:
     if match:
         raise triggered_error(int(match.group(1)), name)
     if not known_model(name):
-        raise OpenAIError(404, f"The model `{name}` does not exist or you do not have access to it.",
-                          "invalid_request_error", None, "model_not_found")
+        raise OpenAIError(
+            404,
+            f"The model `{name}` does not exist or you do not have access to it.",
+            "invalid_request_error",
+            None,
+            "model_not_found",
+        )
     return name
 
 
 # aliases whose current snapshot is not simply the newest dated name
-_ALIASES = {"gpt-4o": "gpt-4o-2024-08-06", "gpt-4o-mini": "gpt-4o-mini-2024-07-18",
-            "gpt-3.5-turbo": "gpt-3.5-turbo-0125", "gpt-4": "gpt-4-0613", "gpt-4-turbo": "gpt-4-turbo-2024-04-09"}
+_ALIASES = {
+    "gpt-4o": "gpt-4o-2024-08-06",
+    "gpt-4o-mini": "gpt-4o-mini-2024-07-18",
+    "gpt-3.5-turbo": "gpt-3.5-turbo-0125",
+    "gpt-4": "gpt-4-0613",
+    "gpt-4-turbo": "gpt-4-turbo-2024-04-09",
+}
 
 
 def snapshot(name: str) -> str:
@@ -136,11 +169,17 @@ def check_temperature(body: dict[str, Any]) -> None:
     t = body.get("temperature")
     if isinstance(t, int | float) and not isinstance(t, bool):
         if t < 0:
-            raise invalid(f"Invalid 'temperature': decimal below minimum value. Expected a value >= 0, but got {t} "
-                          "instead.", "temperature", "decimal_below_min_value")
+            raise invalid(
+                f"Invalid 'temperature': decimal below minimum value. Expected a value >= 0, but got {t} instead.",
+                "temperature",
+                "decimal_below_min_value",
+            )
         if t > 2:
-            raise invalid(f"Invalid 'temperature': decimal above maximum value. Expected a value <= 2, but got {t} "
-                          "instead.", "temperature", "decimal_above_max_value")
+            raise invalid(
+                f"Invalid 'temperature': decimal above maximum value. Expected a value <= 2, but got {t} instead.",
+                "temperature",
+                "decimal_above_max_value",
+            )
 
 
 def content_text(content: Any) -> str:
@@ -174,21 +213,33 @@ def chat(body: Any) -> ChatResult:
     if messages is None:
         raise invalid("Missing required parameter: 'messages'.", "messages", "missing_required_parameter")
     if not isinstance(messages, list) or not messages:
-        raise invalid("Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty "
-                      "array instead.", "messages", "empty_array")
+        raise invalid(
+            "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.",
+            "messages",
+            "empty_array",
+        )
     check_temperature(body)
     if body.get("max_tokens") is not None and is_reasoning(model):
-        raise invalid("Unsupported parameter: 'max_tokens' is not supported with this model. Use "
-                      "'max_completion_tokens' instead.", "max_tokens", "unsupported_parameter")
+        raise invalid(
+            "Unsupported parameter: 'max_tokens' is not supported with this model. Use "
+            "'max_completion_tokens' instead.",
+            "max_tokens",
+            "unsupported_parameter",
+        )
     if body.get("stream_options") is not None and not body.get("stream"):
-        raise invalid("The 'stream_options' parameter is only allowed when 'stream' is enabled.", "stream_options",
-                      "invalid_value")
+        raise invalid(
+            "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+            "stream_options",
+            "invalid_value",
+        )
     n = body.get("n") or 1
     if not isinstance(n, int) or not 1 <= n <= 128:
-        raise invalid(f"Invalid 'n': expected an integer between 1 and 128, but got {n} instead.", "n",
-                      "invalid_value")
-    tools = [_text.Tool(t["function"]["name"], t["function"].get("parameters") or {})
-             for t in body.get("tools") or [] if isinstance(t, dict) and isinstance(t.get("function"), dict)]
+        raise invalid(f"Invalid 'n': expected an integer between 1 and 128, but got {n} instead.", "n", "invalid_value")
+    tools = [
+        _text.Tool(t["function"]["name"], t["function"].get("parameters") or {})
+        for t in body.get("tools") or []
+        if isinstance(t, dict) and isinstance(t.get("function"), dict)
+    ]
     choice = body.get("tool_choice", "auto" if tools else "none")
     forced = choice.get("function", {}).get("name") if isinstance(choice, dict) else None
     mode = "any" if (choice == "required" or forced) else ("none" if choice == "none" else "auto")
@@ -196,8 +247,11 @@ def chat(body: Any) -> ChatResult:
     schema = None
     if fmt.get("type") == "json_schema":
         if not isinstance(fmt.get("json_schema"), dict):
-            raise invalid("Missing required parameter: 'response_format.json_schema'.", "response_format.json_schema",
-                          "missing_required_parameter")
+            raise invalid(
+                "Missing required parameter: 'response_format.json_schema'.",
+                "response_format.json_schema",
+                "missing_required_parameter",
+            )
         schema = fmt["json_schema"].get("schema") or {"type": "object", "properties": {}}
     stop = body.get("stop") or []
     stop = [stop] if isinstance(stop, str) else list(stop)
@@ -207,8 +261,13 @@ def chat(body: Any) -> ChatResult:
         prompt += _text.count_tokens(json.dumps(body.get("tools")))
     last = messages[-1] if isinstance(messages[-1], dict) else {}
     tool_result = content_text(last.get("content")) if last.get("role") == "tool" else None
-    called = [c.get("function", {}).get("name") for m in messages if isinstance(m, dict)
-              for c in m.get("tool_calls") or [] if isinstance(c, dict)]
+    called = [
+        c.get("function", {}).get("name")
+        for m in messages
+        if isinstance(m, dict)
+        for c in m.get("tool_calls") or []
+        if isinstance(c, dict)
+    ]
     reasoning_tokens = 0
     base_seed = _text.seed_of("openai-chat", model, messages, body.get("tools"), fmt)
     if is_reasoning(model):
@@ -216,29 +275,50 @@ def chat(body: Any) -> ChatResult:
     budget = None if limit is None else max(0, int(limit) - reasoning_tokens)
     plans, finish = [], []
     for i in range(n):
-        p = _text.plan(_text.seed_of(base_seed, i), input_tokens=prompt,
-                       last_user_text=content_text(last.get("content")), tool_result=tool_result, tools=tools,
-                       tool_mode=mode, forced_tool=forced, max_tokens=budget, stop=stop,
-                       json_schema=schema, json_object=fmt.get("type") == "json_object", called=called)
+        p = _text.plan(
+            _text.seed_of(base_seed, i),
+            input_tokens=prompt,
+            last_user_text=content_text(last.get("content")),
+            tool_result=tool_result,
+            tools=tools,
+            tool_mode=mode,
+            forced_tool=forced,
+            max_tokens=budget,
+            stop=stop,
+            json_schema=schema,
+            json_object=fmt.get("type") == "json_object",
+            called=called,
+        )
         plans.append(p)
         # OpenAI reports "stop", not "tool_calls", when tool_choice names the function
         finish.append({"tool": "stop" if forced else "tool_calls", "length": "length"}.get(p.stop, "stop"))
     result = ChatResult(snapshot(model), plans, finish, prompt, reasoning_tokens, bool(body.get("logprobs")))
     completion = sum(p.output_tokens for p in plans) + reasoning_tokens * n
     result.usage = {
-        "prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
         "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-        "completion_tokens_details": {"reasoning_tokens": reasoning_tokens * n, "audio_tokens": 0,
-                                      "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
+        "completion_tokens_details": {
+            "reasoning_tokens": reasoning_tokens * n,
+            "audio_tokens": 0,
+            "accepted_prediction_tokens": 0,
+            "rejected_prediction_tokens": 0,
+        },
     }
     return result
 
 
 def tool_calls(plan: _text.Plan) -> list[dict[str, Any]]:
     """The plan's tool calls in chat completion form, with fresh call ids."""
-    return [{"id": random_id("call_", 24), "type": "function",
-             "function": {"name": name, "arguments": json.dumps(args, separators=(",", ":"))}}
-            for name, args in plan.tool_calls]
+    return [
+        {
+            "id": random_id("call_", 24),
+            "type": "function",
+            "function": {"name": name, "arguments": json.dumps(args, separators=(",", ":"))},
+        }
+        for name, args in plan.tool_calls
+    ]
 
 
 def logprobs_for(text: str) -> dict[str, Any]:
@@ -263,8 +343,11 @@ def embeddings(body: Any) -> dict[str, Any]:
     items = raw if isinstance(raw, list) and raw and not isinstance(raw[0], int) else [raw]
     texts = [" ".join(map(str, t)) if isinstance(t, list) else str(t) for t in items]
     if not texts or any(t == "" for t in texts):
-        raise invalid("'$.input' is invalid. Please check the API reference: "
-                      "https://platform.openai.com/docs/api-reference.", "input", "invalid_value")
+        raise invalid(
+            "'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.",
+            "input",
+            "invalid_value",
+        )
     dims = EMBEDDING_DIMS.get(model, 1536)
     if body.get("dimensions") is not None:
         if model == "text-embedding-ada-002":
@@ -274,8 +357,11 @@ def embeddings(body: Any) -> dict[str, Any]:
             raise invalid(f"Invalid 'dimensions': {dims} is out of range for {model}.", "dimensions", "invalid_value")
     fmt = body.get("encoding_format") or "float"
     if fmt not in ("float", "base64"):
-        raise invalid(f"Invalid value for 'encoding_format': '{fmt}'. Supported values are: 'float' and 'base64'.",
-                      "encoding_format", "invalid_value")
+        raise invalid(
+            f"Invalid value for 'encoding_format': '{fmt}'. Supported values are: 'float' and 'base64'.",
+            "encoding_format",
+            "invalid_value",
+        )
     data = []
     for i, text in enumerate(texts):
         vec = _text.embedding(text, dims, model)

@@ -19,23 +19,30 @@ from replaykit.sandbox.openai.models import OpenAIError
 
 _LIMIT_REQUESTS = 10_000
 _LIMIT_TOKENS = 30_000_000
-_MISSING_KEY = ("You didn't provide an API key. You need to provide your API key in an Authorization header using "
-                "Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if "
-                "you're accessing the API from your browser and are prompted for a username and password. You can "
-                "obtain an API key from https://platform.openai.com/account/api-keys.")
+_MISSING_KEY = (
+    "You didn't provide an API key. You need to provide your API key in an Authorization header using "
+    "Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if "
+    "you're accessing the API from your browser and are prompted for a username and password. You can "
+    "obtain an API key from https://platform.openai.com/account/api-keys."
+)
 
 
-def _headers(req: Request, content_type: str, tokens: int = 0, remaining_requests: int | None = None
-             ) -> list[tuple[str, str]]:
+def _headers(
+    req: Request, content_type: str, tokens: int = 0, remaining_requests: int | None = None
+) -> list[tuple[str, str]]:
     remaining = _LIMIT_REQUESTS - 1 if remaining_requests is None else remaining_requests
     headers = [
-        ("Date", http_date()), ("Content-Type", content_type),
+        ("Date", http_date()),
+        ("Content-Type", content_type),
         ("access-control-expose-headers", "X-Request-ID"),
-        ("openai-processing-ms", str(random.randint(90, 700))), ("openai-version", "2020-10-01"),
-        ("x-ratelimit-limit-requests", str(_LIMIT_REQUESTS)), ("x-ratelimit-limit-tokens", str(_LIMIT_TOKENS)),
+        ("openai-processing-ms", str(random.randint(90, 700))),
+        ("openai-version", "2020-10-01"),
+        ("x-ratelimit-limit-requests", str(_LIMIT_REQUESTS)),
+        ("x-ratelimit-limit-tokens", str(_LIMIT_TOKENS)),
         ("x-ratelimit-remaining-requests", str(remaining)),
         ("x-ratelimit-remaining-tokens", str(max(0, _LIMIT_TOKENS - tokens) if remaining else 0)),
-        ("x-ratelimit-reset-requests", "6ms" if remaining else "120ms"), ("x-ratelimit-reset-tokens", "0s"),
+        ("x-ratelimit-reset-requests", "6ms" if remaining else "120ms"),
+        ("x-ratelimit-reset-tokens", "0s"),
         ("x-request-id", "req_" + secrets.token_hex(16)),
     ]
     # the real API names the caller's organization/project only when the request selected one
@@ -63,9 +70,14 @@ def _check_auth(req: Request) -> None:
     key = auth[7:].strip()
     if not key.startswith("sk-"):
         masked = key[:3] + "*" * max(0, len(key) - 7) + key[-4:]
-        raise OpenAIError(401, f"Incorrect API key provided: {masked}. You can find your API key at "
-                          "https://platform.openai.com/account/api-keys.", "invalid_request_error", None,
-                          "invalid_api_key")
+        raise OpenAIError(
+            401,
+            f"Incorrect API key provided: {masked}. You can find your API key at "
+            "https://platform.openai.com/account/api-keys.",
+            "invalid_request_error",
+            None,
+            "invalid_api_key",
+        )
 
 
 def _forced(req: Request) -> str | None:
@@ -80,10 +92,12 @@ def _body(req: Request) -> Any:
     try:
         return req.json()
     except (ValueError, UnicodeDecodeError) as exc:
-        raise models.invalid("We could not parse the JSON body of your request. (HINT: This likely means you aren't "
-                             "using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was "
-                             "sent was not valid JSON. If you have trouble figuring out how to fix this, please "
-                             "contact us through our help center at help.openai.com.)") from exc
+        raise models.invalid(
+            "We could not parse the JSON body of your request. (HINT: This likely means you aren't "
+            "using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was "
+            "sent was not valid JSON. If you have trouble figuring out how to fix this, please "
+            "contact us through our help center at help.openai.com.)"
+        ) from exc
 
 
 def handles_errors(fn: Callable[[Request], Reply]) -> Callable[[Request], Reply]:
@@ -124,23 +138,43 @@ def chat_completions(req: Request) -> Reply:
     if not body.get("stream"):
         choices = []
         for i, (plan, finish) in enumerate(zip(result.plans, result.finish, strict=True)):
-            message: dict[str, Any] = {"role": "assistant", "content": plan.text if not plan.tool_calls else None,
-                                       "refusal": None, "annotations": []}
+            message: dict[str, Any] = {
+                "role": "assistant",
+                "content": plan.text if not plan.tool_calls else None,
+                "refusal": None,
+                "annotations": [],
+            }
             if plan.tool_calls:
                 message["tool_calls"] = models.tool_calls(plan)
             logprobs = models.logprobs_for(plan.text) if result.logprobs and not plan.tool_calls else None
             choices.append({"index": i, "message": message, "logprobs": logprobs, "finish_reason": finish})
-        doc = {"id": cid, "object": "chat.completion", "created": created, "model": result.model, "choices": choices,
-               "usage": result.usage, "service_tier": "default", "system_fingerprint": fp}
+        doc = {
+            "id": cid,
+            "object": "chat.completion",
+            "created": created,
+            "model": result.model,
+            "choices": choices,
+            "usage": result.usage,
+            "service_tier": "default",
+            "system_fingerprint": fp,
+        }
         return _json(req, req.profile.apply_response("openai.chat.completions", doc), tokens)
     include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-    head = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": result.model,
-            "service_tier": "default", "system_fingerprint": fp}
+    head = {
+        "id": cid,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": result.model,
+        "service_tier": "default",
+        "system_fingerprint": fp,
+    }
     chunks: list[dict[str, Any]] = []
 
     def chunk(index: int, delta: dict[str, Any], finish: str | None = None) -> None:
-        doc: dict[str, Any] = {**head, "choices": [{"index": index, "delta": delta, "logprobs": None,
-                                                    "finish_reason": finish}]}
+        doc: dict[str, Any] = {
+            **head,
+            "choices": [{"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}],
+        }
         if include_usage:
             doc["usage"] = None
         chunks.append(doc)
@@ -149,8 +183,12 @@ def chat_completions(req: Request) -> Reply:
         if plan.tool_calls:
             calls = models.tool_calls(plan)
             for k, call in enumerate(calls):
-                opening = {"index": k, "id": call["id"], "type": "function",
-                           "function": {"name": call["function"]["name"], "arguments": ""}}
+                opening = {
+                    "index": k,
+                    "id": call["id"],
+                    "type": "function",
+                    "function": {"name": call["function"]["name"], "arguments": ""},
+                }
                 first = {"role": "assistant", "content": None, "tool_calls": [opening], "refusal": None}
                 chunk(i, first if k == 0 else {"tool_calls": [opening]})
                 raw = call["function"]["arguments"]
@@ -195,8 +233,9 @@ def retrieve_model(req: Request) -> Reply:
     _forced(req)
     name = unquote(req.params["model"])
     if not models.known_model(name):
-        raise OpenAIError(404, f"The model '{name}' does not exist", "invalid_request_error", "model",
-                          "model_not_found")
+        raise OpenAIError(
+            404, f"The model '{name}' does not exist", "invalid_request_error", "model", "model_not_found"
+        )
     return _json(req, req.profile.apply_response("openai.models.retrieve", models.model_object(name)))
 
 

@@ -30,8 +30,9 @@ def _input_items(body: dict[str, Any]) -> list[dict[str, Any]]:
     if isinstance(raw, str):
         return [{"role": "user", "content": raw}]
     if not isinstance(raw, list):
-        raise invalid("Invalid type for 'input': expected a string or an array of input items.", "input",
-                      "invalid_type")
+        raise invalid(
+            "Invalid type for 'input': expected a string or an array of input items.", "input", "invalid_type"
+        )
     return [i for i in raw if isinstance(i, dict)]
 
 
@@ -46,10 +47,17 @@ def create(body: Any) -> dict[str, Any]:
     check_temperature(body)
     limit = body.get("max_output_tokens")
     if limit is not None and (not isinstance(limit, int) or limit < 16):
-        raise invalid(f"Invalid 'max_output_tokens': integer below minimum value. Expected a value >= 16, but got "
-                      f"{limit} instead.", "max_output_tokens", "integer_below_min_value")
-    tools = [_text.Tool(t["name"], t.get("parameters") or {}) for t in body.get("tools") or []
-             if isinstance(t, dict) and t.get("type") == "function" and t.get("name")]
+        raise invalid(
+            f"Invalid 'max_output_tokens': integer below minimum value. Expected a value >= 16, but got "
+            f"{limit} instead.",
+            "max_output_tokens",
+            "integer_below_min_value",
+        )
+    tools = [
+        _text.Tool(t["name"], t.get("parameters") or {})
+        for t in body.get("tools") or []
+        if isinstance(t, dict) and t.get("type") == "function" and t.get("name")
+    ]
     choice = body.get("tool_choice", "auto")
     forced = choice.get("name") if isinstance(choice, dict) else None
     mode = "any" if (choice == "required" or forced) else ("none" if choice == "none" else "auto")
@@ -64,59 +72,111 @@ def create(body: Any) -> dict[str, Any]:
     seed = _text.seed_of("openai-responses", model, instructions, items, body.get("tools"), fmt)
     reasoning_tokens = 64 * (1 + seed % 4) if is_reasoning(model) else 0
     budget = None if limit is None else max(0, limit - reasoning_tokens)
-    plan = _text.plan(seed, input_tokens=prompt, last_user_text=content_text(last.get("content")),
-                      tool_result=tool_result, tools=tools, tool_mode=mode, forced_tool=forced, max_tokens=budget,
-                      json_schema=fmt.get("schema") if fmt.get("type") == "json_schema" else None,
-                      json_object=fmt.get("type") == "json_object",
-                      called=[str(i.get("name")) for i in items if i.get("type") == "function_call"])
+    plan = _text.plan(
+        seed,
+        input_tokens=prompt,
+        last_user_text=content_text(last.get("content")),
+        tool_result=tool_result,
+        tools=tools,
+        tool_mode=mode,
+        forced_tool=forced,
+        max_tokens=budget,
+        json_schema=fmt.get("schema") if fmt.get("type") == "json_schema" else None,
+        json_object=fmt.get("type") == "json_object",
+        called=[str(i.get("name")) for i in items if i.get("type") == "function_call"],
+    )
     output: list[dict[str, Any]] = []
     if plan.text or not plan.tool_calls:
         status = "incomplete" if plan.stop == "length" else "completed"
-        output.append({"id": _item_id("msg_"), "type": "message", "status": status, "content": [
-            {"type": "output_text", "annotations": [], "logprobs": [], "text": plan.text}], "role": "assistant"})
+        output.append(
+            {
+                "id": _item_id("msg_"),
+                "type": "message",
+                "status": status,
+                "content": [{"type": "output_text", "annotations": [], "logprobs": [], "text": plan.text}],
+                "role": "assistant",
+            }
+        )
     for name, args in plan.tool_calls:
-        output.append({"id": _item_id("fc_"), "type": "function_call", "status": "completed",
-                       "arguments": json.dumps(args, separators=(",", ":")), "call_id": random_id("call_", 24),
-                       "name": name})
+        output.append(
+            {
+                "id": _item_id("fc_"),
+                "type": "function_call",
+                "status": "completed",
+                "arguments": json.dumps(args, separators=(",", ":")),
+                "call_id": random_id("call_", 24),
+                "name": name,
+            }
+        )
     now = int(time.time())
     incomplete = plan.stop == "length"
     completion = plan.output_tokens + reasoning_tokens
     return {
-        "id": _item_id("resp_"), "object": "response", "created_at": now,
-        "status": "incomplete" if incomplete else "completed", "background": bool(body.get("background", False)),
-        "completed_at": None if incomplete else now, "error": None,
+        "id": _item_id("resp_"),
+        "object": "response",
+        "created_at": now,
+        "status": "incomplete" if incomplete else "completed",
+        "background": bool(body.get("background", False)),
+        "completed_at": None if incomplete else now,
+        "error": None,
         "incomplete_details": {"reason": "max_output_tokens"} if incomplete else None,
-        "instructions": instructions, "max_output_tokens": limit, "max_tool_calls": body.get("max_tool_calls"),
-        "model": snapshot(model), "output": output, "parallel_tool_calls": body.get("parallel_tool_calls", True),
-        "previous_response_id": body.get("previous_response_id"), "prompt_cache_key": body.get("prompt_cache_key"),
+        "instructions": instructions,
+        "max_output_tokens": limit,
+        "max_tool_calls": body.get("max_tool_calls"),
+        "model": snapshot(model),
+        "output": output,
+        "parallel_tool_calls": body.get("parallel_tool_calls", True),
+        "previous_response_id": body.get("previous_response_id"),
+        "prompt_cache_key": body.get("prompt_cache_key"),
         "prompt_cache_retention": None,
         "reasoning": {"effort": "medium" if is_reasoning(model) else None, "summary": None},
-        "safety_identifier": body.get("safety_identifier"), "service_tier": "default",
+        "safety_identifier": body.get("safety_identifier"),
+        "service_tier": "default",
         "temperature": float(body.get("temperature", 1.0)),
-        "text": {"format": fmt, "verbosity": "medium"}, "tool_choice": choice,
+        "text": {"format": fmt, "verbosity": "medium"},
+        "tool_choice": choice,
         "tools": [_echo_tool(t) for t in body.get("tools") or [] if isinstance(t, dict)],
-        "top_logprobs": body.get("top_logprobs", 0), "top_p": float(body.get("top_p", 1.0)),
+        "top_logprobs": body.get("top_logprobs", 0),
+        "top_p": float(body.get("top_p", 1.0)),
         "truncation": body.get("truncation", "disabled"),
-        "usage": {"input_tokens": prompt, "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
-                  "output_tokens": completion, "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
-                  "total_tokens": prompt + completion},
-        "user": body.get("user"), "metadata": body.get("metadata") or {},
+        "usage": {
+            "input_tokens": prompt,
+            "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+            "output_tokens": completion,
+            "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
+            "total_tokens": prompt + completion,
+        },
+        "user": body.get("user"),
+        "metadata": body.get("metadata") or {},
     }
 
 
 def _echo_tool(tool: dict[str, Any]) -> dict[str, Any]:
     if tool.get("type") != "function":
         return tool
-    return {"type": "function", "description": tool.get("description"), "name": tool.get("name"),
-            "parameters": tool.get("parameters"), "strict": tool.get("strict", True)}
+    return {
+        "type": "function",
+        "description": tool.get("description"),
+        "name": tool.get("name"),
+        "parameters": tool.get("parameters"),
+        "strict": tool.get("strict", True),
+    }
 
 
 def stream_events(response: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """The typed event sequence a streaming request receives, ending with response.completed."""
-    pending = {**response, "status": "in_progress", "output": [], "usage": None, "completed_at": None,
-               "incomplete_details": None}
-    events: list[tuple[str, dict[str, Any]]] = [("response.created", {"response": pending}),
-                                                 ("response.in_progress", {"response": pending})]
+    pending = {
+        **response,
+        "status": "in_progress",
+        "output": [],
+        "usage": None,
+        "completed_at": None,
+        "incomplete_details": None,
+    }
+    events: list[tuple[str, dict[str, Any]]] = [
+        ("response.created", {"response": pending}),
+        ("response.in_progress", {"response": pending}),
+    ]
     for index, item in enumerate(response["output"]):
         base = {"output_index": index}
         if item["type"] == "message":
