@@ -87,3 +87,14 @@ class CostLimitError(ReplaykitError):
 
 class SandboxError(ReplaykitError):
     """The offline sandbox could not be started or stopped."""
+
+
+def read_bytes(path: str | Path, what: str = "cassette") -> bytes:
+    """A file's bytes, with OS errors translated once into a CassetteError naming the file."""
+    path = Path(path)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError as exc:
+        raise CassetteError(f"{what} not found", path=path) from exc
+    except OSError as exc:
+        raise CassetteError(f"cannot read {what}: {exc.strerror}", path=path) from exc

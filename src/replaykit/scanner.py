@@ -32,7 +32,7 @@ import yaml
 
 from replaykit import _patterns as P
 from replaykit.allowlist import ALLOWLIST_FILENAME, Allowlist, fingerprint_of
-from replaykit.errors import CassetteError
+from replaykit.errors import read_bytes
 
 # Canonical placeholders the sanitizer writes. Each one is shaped so that no live rule matches it (the key id
 # has a '0', outside base32, and ends in EXAMPLE like AWS's documentation keys, which other scanners skip too).
@@ -338,12 +338,7 @@ def scan_path(path: str | Path, allowlist: Allowlist | None = None) -> list[Find
 def scan_file(path: str | Path, allowlist: Allowlist | None = None) -> tuple[list[Finding], bool]:
     """Like ``scan_path`` but also says whether the file was scanned (False: binary, skipped)."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise CassetteError("file not found", path=path) from exc
-    except OSError as exc:
-        raise CassetteError(f"cannot read file: {exc.strerror}", path=path) from exc
+    raw = read_bytes(path, "file")
     name = path.name.lower()
     if name.endswith(".gz") and name[:-3].endswith(CASSETTE_SUFFIXES):
         try:

@@ -18,7 +18,7 @@ import yaml
 
 from replaykit.cassette import bodies, cache
 from replaykit.cassette.model import Body, Exchange, Request, Response, content_type_of, header_value
-from replaykit.errors import CassetteError, CodecError
+from replaykit.errors import CassetteError, CodecError, read_bytes
 
 FORMAT = 1
 _BODY_KEYS = ("json", "text", "base64", "eventstream", "sse")
@@ -32,13 +32,7 @@ def read_document(path: str | Path) -> dict[str, Any]:
     YAML documents come from the parsed-cassette cache when these exact bytes were parsed (or written) before.
     """
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise CassetteError("cassette not found", path=path) from exc
-    except OSError as exc:
-        raise CassetteError(f"cannot read cassette: {exc.strerror}", path=path) from exc
-    return parse_document(path, raw)
+    return parse_document(path, read_bytes(path, "cassette"))
 
 
 def parse_document(path: Path, raw: bytes, key: str | None = None) -> dict[str, Any]:
