@@ -2,7 +2,7 @@
 
 Every contender drives the real SDKs (openai 3.x over httpx2, boto3) with the same calls and checks every answer,
 so a fast wrong replay cannot win:
-  replaykit       ``replaykit.recording.use_cassette(path, "none")``
+  replaykit       ``replaykit.recorder.use_cassette(path, "none")``
   vcrpy           plain ``vcr.VCR`` with its default matchers, or with ``body`` added
   floor           in-memory mocks at the HTTP layer: respx (one computed route; openai gets an ``httpx.Client``
                   because respx patches httpx, not httpx2) and botocore ``before-send`` handlers; plus botocore's
@@ -25,7 +25,7 @@ from typing import Any
 
 import workload as w
 
-from replaykit.cassette.model import Exchange
+from replaykit.exchange import Exchange
 
 DUMMY_AWS = {"aws_access_key_id": "AKIAREPLAYDUMMY", "aws_secret_access_key": "replay-dummy-secret"}
 
@@ -142,7 +142,7 @@ def timed(fn: Callable[[], int], repeat: int = 1, *, wall_only: bool = False) ->
 def replay_replaykit(path: Path, calls: Sequence[w.Call], repeat: int = 1) -> Timing:
     """Replay every call from a replaykit cassette (load excluded: it is measured on its own)."""
     from replaykit.config import Config
-    from replaykit.recording import use_cassette
+    from replaykit.recorder import use_cassette
 
     oc = openai_client()
     br, s3 = boto_clients()
@@ -359,7 +359,7 @@ class RecordTiming:
 def record_replaykit(server: LiveServer, calls: Sequence[w.Call], path: Path) -> RecordTiming:
     """Record the OpenAI calls into a new cassette through the live server (host mapped to api.openai.com)."""
     from replaykit.config import Config
-    from replaykit.recording import use_cassette
+    from replaykit.recorder import use_cassette
 
     oc = openai_client(base_url=f"{server.base}/v1")
     ctx = use_cassette(path, "once", config=Config(), host_map={server.base: "https://api.openai.com"})

@@ -98,7 +98,7 @@ class Bench:
 
         from replaykit.cassette import load_exchanges
         from replaykit.config import Config
-        from replaykit.recording import use_cassette
+        from replaykit.recorder import use_cassette
 
         repeat = 3 if n <= 1_000 else 1
         env = os.environ

@@ -14,7 +14,7 @@ from typing import Any
 
 from replaykit.cassette.bodies import encode
 from replaykit.cassette.format import dump_document, make_document, write_atomic
-from replaykit.cassette.model import Body, Exchange, Request, Response
+from replaykit.exchange import Body, Exchange, Request, Response
 
 OPENAI_URL = "https://api.openai.com/v1/chat/completions"
 OPENAI_MODEL = "gpt-4o-mini"

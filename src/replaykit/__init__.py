@@ -18,7 +18,7 @@ _EXPORTS = {
     "ConfigError": "replaykit.errors",
     "ContractViolation": "replaykit.errors",
     "CostLimitError": "replaykit.errors",
-    "Exchange": "replaykit.cassette.model",
+    "Exchange": "replaykit.exchange",
     "NoMatchError": "replaykit.errors",
     "ReplaykitError": "replaykit.errors",
     "SandboxError": "replaykit.errors",
@@ -26,7 +26,7 @@ _EXPORTS = {
     "iter_cassettes": "replaykit.cassette.format",
     "load_config": "replaykit.config",
     "load_exchanges": "replaykit.cassette.format",
-    "use_cassette": "replaykit.recording",
+    "use_cassette": "replaykit.recorder",
 }
 
 __all__ = [
@@ -50,7 +50,6 @@ __all__ = [
 
 if TYPE_CHECKING:
     from replaykit.cassette.format import iter_cassettes, load_exchanges
-    from replaykit.cassette.model import Exchange
     from replaykit.config import Config, load_config
     from replaykit.errors import (
         CassetteError,
@@ -63,7 +62,8 @@ if TYPE_CHECKING:
         SandboxError,
         SecretFoundError,
     )
-    from replaykit.recording import use_cassette
+    from replaykit.exchange import Exchange
+    from replaykit.recorder import use_cassette
 
 
 def __getattr__(name: str) -> Any:

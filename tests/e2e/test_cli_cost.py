@@ -11,10 +11,10 @@ import pytest
 
 from replaykit.cassette import load_exchanges
 from replaykit.cli import main
-from replaykit.clients import Target, boto3_client, openai_client
 from replaykit.config import Config
+from replaykit.plugin.clients import Target, boto3_client, openai_client
 from replaykit.providers import canonical_base
-from replaykit.recording import use_cassette
+from replaykit.recorder import use_cassette
 
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
 

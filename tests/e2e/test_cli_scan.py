@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from replaykit import _patterns as P
 from replaykit.cli import main
+from replaykit.scrub import patterns as P
 
 REPO = Path(__file__).resolve().parents[2]
 CLEAN = REPO / "tests" / "cases" / "scan" / "clean_cassette.yaml"

@@ -26,11 +26,11 @@ from test_faults_support import (
     with_,
 )
 
-from replaykit import _faults_shapes as shapes
 from replaykit import faults
 from replaykit.codecs import eventstream
 from replaykit.config import Config
-from replaykit.recording import Setup, use_cassette
+from replaykit.faults import _shapes as shapes
+from replaykit.recorder import Setup, use_cassette
 
 __all__ = ["fast_backoff", "happy_cassette", "scripted"]  # fixtures used by name
 

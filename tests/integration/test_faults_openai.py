@@ -15,8 +15,8 @@ import openai
 import pytest
 from test_faults_support import CHAT, SSE_CHUNKS, fast_backoff, happy_cassette, replay, reply, scripted, sse_body, with_
 
-from replaykit import _faults_shapes as shapes
 from replaykit import faults
+from replaykit.faults import _shapes as shapes
 
 __all__ = ["fast_backoff", "happy_cassette", "scripted"]  # fixtures used by name
 

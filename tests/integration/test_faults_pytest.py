@@ -31,7 +31,7 @@ import pytest
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session):
-    from replaykit import _resilience
+    from replaykit.plugin import _resilience
     pm = session.config.pluginmanager
     if not pm.has_plugin("replaykit-resilience") and not pm.is_registered(_resilience):
         pm.register(_resilience, "replaykit-resilience")
@@ -42,8 +42,8 @@ import pytest
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 from replaykit import faults
-from replaykit._session import target_for
-from replaykit.clients import boto3_client
+from replaykit.plugin._session import target_for
+from replaykit.plugin.clients import boto3_client
 
 ASK = dict(modelId="anthropic.claude-3-haiku-20240307-v1:0",
            messages=[{"role": "user", "content": [{"text": "status report"}]}], inferenceConfig={"maxTokens": 40})

@@ -21,7 +21,7 @@ from botocore.config import Config as BotoConfig
 from replaykit import faults
 from replaykit.codecs import eventstream
 from replaykit.config import Config
-from replaykit.recording import Setup, use_cassette
+from replaykit.recorder import Setup, use_cassette
 
 MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
 MESSAGES = [{"role": "user", "content": [{"text": "ping"}]}]

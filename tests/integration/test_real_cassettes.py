@@ -10,9 +10,9 @@ import openai
 import pytest
 
 from replaykit.cassette import iter_cassettes, load_exchanges
-from replaykit.clients import REPLAY_OPENAI_KEY
 from replaykit.config import Config
-from replaykit.recording import use_cassette
+from replaykit.plugin.clients import REPLAY_OPENAI_KEY
+from replaykit.recorder import use_cassette
 
 
 def _all(real: Path) -> list[Path]:

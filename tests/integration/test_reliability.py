@@ -15,7 +15,7 @@ from replaykit.cassette import load_exchanges
 CHILD = textwrap.dedent("""
     import sys, httpx
     from replaykit.config import Config
-    from replaykit.recording import use_cassette
+    from replaykit.recorder import use_cassette
     base, path = sys.argv[1], sys.argv[2]
     host_map = {base: "https://api.openai.com"}
     round_ = 0

@@ -28,8 +28,8 @@ from replaykit.cassette.index import IndexedCassette
 from replaykit.cassette.matching import vcr_matcher
 from replaykit.config import Config
 from replaykit.errors import NoMatchError
-from replaykit.recording import use_cassette
-from replaykit.sanitize import Rules, scrub_request
+from replaykit.recorder import use_cassette
+from replaykit.scrub.sanitize import Rules, scrub_request
 
 # what a replay miss surfaces as in the SDK: openai re-raises the stub's refusal as is, or as a connection error
 REFUSED = (CannotOverwriteExistingCassetteException, openai.APIConnectionError)

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from replaykit.config import Config
-from replaykit.recording import use_cassette
+from replaykit.recorder import use_cassette
 
 B32 = string.ascii_uppercase + "234567"
 ALNUM = string.ascii_letters + string.digits

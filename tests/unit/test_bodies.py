@@ -6,8 +6,8 @@ import base64
 import json
 
 from replaykit.cassette import bodies
-from replaykit.cassette.model import Body
 from replaykit.codecs import eventstream
+from replaykit.exchange import Body
 
 
 def test_compact_json_is_exact():

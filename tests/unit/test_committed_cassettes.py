@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from replaykit.cassette import iter_cassettes, load_exchanges, read_document
-from replaykit.scanner import scan_path
+from replaykit.scrub.scanner import scan_path
 
 REPO = Path(__file__).resolve().parents[2]
 CASSETTES = [p for root in ("cassettes", "examples/gateway/cassettes") for p in iter_cassettes(REPO / root)]

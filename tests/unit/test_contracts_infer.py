@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from replaykit.cassette import load_exchanges
-from replaykit.cassette.model import Body, Exchange, Request, Response
 from replaykit.contracts import (
     CLOSED,
     DISCRIMINATOR,
@@ -26,6 +25,7 @@ from replaykit.contracts import (
     update_contracts,
 )
 from replaykit.contracts.validate import CompiledContract
+from replaykit.exchange import Body, Exchange, Request, Response
 
 CASES = Path(__file__).resolve().parents[1] / "cases" / "contracts"
 

@@ -11,7 +11,6 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from replaykit.cassette import iter_cassettes, load_exchanges
-from replaykit.cassette.model import Body, Exchange, Request, Response
 from replaykit.contracts import (
     DEFAULT_OPERATIONS,
     ContractStore,
@@ -23,6 +22,7 @@ from replaykit.contracts import (
 )
 from replaykit.contracts.document import UNION, iter_parts
 from replaykit.errors import ConfigError
+from replaykit.exchange import Body, Exchange, Request, Response
 
 CASES = Path(__file__).resolve().parents[1] / "cases" / "contracts"
 

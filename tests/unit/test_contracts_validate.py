@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from replaykit.cassette import load_exchanges
-from replaykit.cassette.model import Body, Exchange, Request, Response
 from replaykit.contracts import (
     CLOSED,
     VOLATILE,
@@ -27,6 +26,7 @@ from replaykit.contracts import (
 )
 from replaykit.contracts import validate as validate_module
 from replaykit.errors import ConfigError
+from replaykit.exchange import Body, Exchange, Request, Response
 
 CASES = Path(__file__).resolve().parents[1] / "cases" / "contracts"
 FIXTURES = ("bedrock_converse.yaml", "bedrock_converse_stream.yaml", "openai_chat.yaml", "s3_list.yaml")

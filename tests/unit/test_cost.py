@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import pytest
 
 from replaykit import cost
-from replaykit.cassette.model import Body, Exchange, Request, Response
 from replaykit.errors import ConfigError, CostLimitError
+from replaykit.exchange import Body, Exchange, Request, Response
 
 BEDROCK = "https://bedrock-runtime.us-east-1.amazonaws.com"
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from replaykit.cassette.model import Body
 from replaykit.drift import DriftConfig, compare_exchanges, diff_shapes, pair_exchanges
+from replaykit.exchange import Body
 
 _CASES = Path(__file__).resolve().parents[1] / "cases" / "drift"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from replaykit.cassette.model import Body
 from replaykit.drift import compare_exchanges
 from replaykit.drift.shape import body_shape, event_type
+from replaykit.exchange import Body
 
 _CASES = Path(__file__).resolve().parents[1] / "cases" / "drift"
 

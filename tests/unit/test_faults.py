@@ -7,13 +7,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from replaykit import _faults_shapes as shapes
 from replaykit import faults
 from replaykit.cassette import bodies
-from replaykit.cassette.model import Body, Exchange, Request, Response
 from replaykit.cassette.persister import LazyResponse
 from replaykit.codecs import eventstream, sse
 from replaykit.errors import ConfigError
+from replaykit.exchange import Body, Exchange, Request, Response
+from replaykit.faults import _shapes as shapes
 
 
 class FakeCassette:

@@ -10,13 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from vcr.request import Request as VcrRequest
 
-from replaykit import sanitize
 from replaykit.cassette import matching
 from replaykit.cassette.index import IndexedCassette
 from replaykit.cassette.matching import body_digest, request_key
-from replaykit.cassette.model import Body, Exchange, Request, Response
 from replaykit.cassette.persister import LazyResponse, RecordedRequest
-from replaykit.sanitize import Rules, scrub_request
+from replaykit.exchange import Body, Exchange, Request, Response
+from replaykit.scrub import sanitize
+from replaykit.scrub.sanitize import Rules, scrub_request
 
 CHAT = "https://api.openai.com/v1/chat/completions"
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from replaykit.cassette import cache, format, load_exchanges, persister
 from replaykit.cassette.format import dump_document, make_document, read_document, write_atomic
-from replaykit.cassette.model import Body, Exchange, Request, Response
+from replaykit.exchange import Body, Exchange, Request, Response
 
 
 @pytest.fixture(autouse=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 import json
 
-from replaykit.cassette.model import Body, Exchange, Request, Response
-from replaykit.sanitize import Rules, scrub_authorization, scrub_exchange, scrub_string, scrub_uri, scrub_value
+from replaykit.exchange import Body, Exchange, Request, Response
+from replaykit.scrub.sanitize import Rules, scrub_authorization, scrub_exchange, scrub_string, scrub_uri, scrub_value
 
 AKID = "AKIAZ7XQ3VBN5LMW2PQA"
 OPENAI_KEY = "sk-proj-" + "Ab3dE5gH7jK9mN1pQ3sT5vX7zB9dF1hJ"

@@ -15,11 +15,11 @@ from urllib.parse import quote
 
 import pytest
 
-from replaykit import _patterns as P
-from replaykit import scanner
-from replaykit.allowlist import Allowlist
 from replaykit.errors import CassetteError, ConfigError
-from replaykit.scanner import (
+from replaykit.scrub import patterns as P
+from replaykit.scrub import scanner
+from replaykit.scrub.allowlist import Allowlist
+from replaykit.scrub.scanner import (
     PLACEHOLDERS,
     Finding,
     fingerprint_secret,

@@ -13,8 +13,8 @@ from urllib.parse import quote
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from replaykit import _patterns as P
-from replaykit.scanner import PLACEHOLDERS, fingerprint_secret, scan_cassette_data, scan_value
+from replaykit.scrub import patterns as P
+from replaykit.scrub.scanner import PLACEHOLDERS, fingerprint_secret, scan_cassette_data, scan_value
 
 LIVE_RULES = [r.id for r in P.RULES if r.id != "high-entropy-header"]
 KEYS = ["data", "items", "message", "content", "choices", "delta", "text", "meta", "usage", "output", "result",

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 from replaykit import faults
-from replaykit.clients import Target
-from replaykit.recording import use_cassette
+from replaykit.plugin.clients import Target
+from replaykit.recorder import use_cassette
 
 from gateway_testkit import BUCKET, CASSETTES, REGION, ROOT, Clock, Env, Step, aws_client, build_gateway
 
@@ -38,8 +38,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def _resilience_plugin(config: pytest.Config) -> None:
     # replaykit's resilience fixtures (replaykit_faults, replaykit_setup); a no-op once replaykit registers them itself
-    from replaykit import _resilience
-    from replaykit._session import SETUP
+    from replaykit.plugin import _resilience
+    from replaykit.plugin._session import SETUP
 
     pm = config.pluginmanager
     if config.stash.get(SETUP, None) is not None and not pm.has_plugin("replaykit-resilience"):
@@ -106,7 +106,7 @@ async def env(
 @contextlib.contextmanager
 def _offline() -> Iterator[None]:
     """Replays open no sockets: a connection attempt fails the test even if the gateway swallowed the error."""
-    from replaykit.network import blocked
+    from replaykit.recorder.network import blocked
 
     attempts: list[str] = []
     with blocked(attempts):

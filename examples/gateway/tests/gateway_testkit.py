@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from replaykit import faults
-from replaykit.clients import REPLAY_AWS_KEY, REPLAY_AWS_SECRET, Target, openai_client
+from replaykit.plugin.clients import REPLAY_AWS_KEY, REPLAY_AWS_SECRET, Target, openai_client
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:

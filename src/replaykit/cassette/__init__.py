@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from replaykit.cassette.format import iter_cassettes, load_exchanges, read_document
-from replaykit.cassette.model import Body, Exchange, Request, Response
+from replaykit.exchange import Body, Exchange, Request, Response
 
 __all__ = ["Body", "Exchange", "Request", "Response", "iter_cassettes", "load_exchanges", "read_document"]

@@ -14,9 +14,9 @@ import json
 import zlib
 from typing import Any
 
-from replaykit.cassette.model import Body
 from replaykit.codecs import eventstream, sse
 from replaykit.errors import CodecError
+from replaykit.exchange import Body
 
 _JSON_TYPES = ("application/json", "application/x-amz-json-1.0", "application/x-amz-json-1.1", "text/json")
 _TEXT_TYPES = ("text/", "application/xml", "application/x-www-form-urlencoded", "application/javascript")

@@ -17,8 +17,8 @@ from typing import Any
 import yaml
 
 from replaykit.cassette import bodies, cache
-from replaykit.cassette.model import Body, Exchange, Request, Response, content_type_of, header_value
 from replaykit.errors import CassetteError, CodecError, read_bytes
+from replaykit.exchange import Body, Exchange, Request, Response, content_type_of, header_value
 
 FORMAT = 1
 _BODY_KEYS = ("json", "text", "base64", "eventstream", "sse")

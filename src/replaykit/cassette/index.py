@@ -29,7 +29,7 @@ from replaykit.cassette.matching import (
     request_key,
     score,
 )
-from replaykit.sanitize import Rules
+from replaykit.scrub.sanitize import Rules
 
 # marks a request the before_record_request hooks dropped (None would read as "not filtered yet")
 _DROPPED = object()

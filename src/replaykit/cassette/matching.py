@@ -20,9 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from replaykit import sanitize
-from replaykit.cassette.model import Body, Exchange, header_value
+from replaykit.exchange import Body, Exchange, header_value
 from replaykit.providers import Identity, identify
+from replaykit.scrub import sanitize
 
 # rough ceiling for values echoed in a mismatch message
 _PREVIEW = 80

@@ -27,10 +27,10 @@ from replaykit.cassette.format import (
     read_document,
     write_atomic,
 )
-from replaykit.cassette.model import Body, Exchange, Request, Response, content_type_of, header_value
 from replaykit.errors import CassetteError, SecretFoundError
+from replaykit.exchange import Body, Exchange, Request, Response, content_type_of, header_value
 from replaykit.providers import identify
-from replaykit.sanitize import Rules, normalise_header_values, scrub_exchange
+from replaykit.scrub.sanitize import Rules, normalise_header_values, scrub_exchange
 
 _CHECKSUM_PREFIXES = ("x-amz-checksum-", "content-md5")
 _HOP_HEADERS = ("transfer-encoding", "content-encoding")
@@ -256,7 +256,7 @@ def merge_exchanges(ours: list[Exchange], theirs: list[Exchange]) -> list[Exchan
 def check_secrets(doc: dict[str, Any], path: Path) -> None:
     """Refuse to write a document in which the scanner still finds a secret."""
     try:
-        from replaykit.scanner import scan_cassette_data
+        from replaykit.scrub.scanner import scan_cassette_data
     except ImportError:  # scanner not installed in this build: sanitization still ran
         return
     findings = scan_cassette_data(doc, file=str(path))
@@ -264,7 +264,7 @@ def check_secrets(doc: dict[str, Any], path: Path) -> None:
         where = "; ".join(f"{f.location} ({f.rule}, {f.preview})" for f in findings[:5])
         raise SecretFoundError(
             f"refused to write {path}: {len(findings)} secret(s) survived sanitization at {where}. "
-            "Add a rule under [tool.replaykit.sanitize] or allow-list a placeholder.",
+            "Add a rule under [tool.replaykit.scrub.sanitize] or allow-list a placeholder.",
             path=str(path),
             findings=findings,
         )

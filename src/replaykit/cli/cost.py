@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_text(report: dict[str, Any], tracker: CostTracker, root: Path) -> None:
-    from replaykit._resilience import render
+    from replaykit.plugin._resilience import render
 
     if not tracker.total.calls:
         print(f"no exchanges with token usage under {root}")

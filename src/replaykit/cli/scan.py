@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from replaykit.allowlist import ALLOWLIST_FILENAME, Allowlist
-from replaykit.scanner import Finding, scan_file
+from replaykit.scrub.allowlist import ALLOWLIST_FILENAME, Allowlist
+from replaykit.scrub.scanner import Finding, scan_file
 
 SKIP_DIRS = frozenset(
     {

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from replaykit.cassette.model import Body
+from replaykit.exchange import Body
 
 STREAM_KINDS = ("eventstream", "sse")
 # the terminal `data: [DONE]` of OpenAI streams is its own event type so the "data" schema stays an object

@@ -7,12 +7,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from replaykit.cassette.model import Exchange
 from replaykit.contracts.bodies import json_path
 from replaykit.contracts.document import ONLY_NULL, SchemaView, iter_parts
 from replaykit.contracts.infer import parse_node
 from replaykit.contracts.validate import CompiledContract, ContractStore, Violation
 from replaykit.errors import ConfigError
+from replaykit.exchange import Exchange
 
 _JSON_TYPES = ("object", "array", "string", "integer", "number", "boolean", "null")
 

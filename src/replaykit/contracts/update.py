@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from replaykit.cassette.model import Exchange, content_type_of
 from replaykit.contracts.bodies import body_value, is_media_type, is_stream, is_xml, iter_events
 from replaykit.contracts.document import FORMAT, SCHEMA_URI, contract_path, dump_contract, load_contract, write_contract
 from replaykit.contracts.infer import infer_schema, merge_schema
+from replaykit.exchange import Exchange, content_type_of
 
 
 def infer_contract(

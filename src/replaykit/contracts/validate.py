@@ -11,7 +11,6 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError, ValidationError
 
-from replaykit.cassette.model import Exchange, content_type_of
 from replaykit.contracts.bodies import body_value, is_media_type, is_stream, iter_events, json_path, type_name
 from replaykit.contracts.document import (
     CLOSED,
@@ -25,6 +24,7 @@ from replaykit.contracts.document import (
 )
 from replaykit.contracts.fastcheck import compile_check
 from replaykit.errors import ConfigError
+from replaykit.exchange import Exchange, content_type_of
 
 # official-shape findings the SDKs tolerate at runtime (they ignore unknown keys and accept unknown enum values)
 _LENIENT = frozenset({"additionalProperties", "enum", "unevaluatedProperties"})

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from replaykit.cassette.model import Exchange
 from replaykit.drift.classify import Classifier
 from replaykit.drift.config import DriftConfig
 from replaykit.drift.contracts import ContractRules
@@ -19,6 +18,7 @@ from replaykit.drift.rules import PathSet, ancestors, model_of, volatile_for
 from replaykit.drift.shape import BodyShape, body_shape, count_value_changes
 from replaykit.drift.values import value_findings
 from replaykit.errors import CassetteError
+from replaykit.exchange import Exchange
 
 __all__ = ["compare_exchanges", "compare_trees", "diff_shapes"]
 

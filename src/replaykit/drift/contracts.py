@@ -12,10 +12,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from replaykit.cassette.model import Exchange
 from replaykit.drift.rules import normalize_contract_path
 from replaykit.drift.shape import event_type
 from replaykit.errors import ConfigError, ReplaykitError
+from replaykit.exchange import Exchange
 
 # violations drift reports through its own checks, with their own severities: an unknown enum value is
 # enum-value-added (breaking only when closed), an unknown field response-field-added, an unknown event

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from replaykit.cassette.model import Exchange
 from replaykit.drift.rules import ERROR_TYPE_HEADER, PathSet, header_matters, parent, query_matters
 from replaykit.drift.shape import BodyShape, Shape, body_shape, event_payload, event_type
 from replaykit.drift.values import sample_at
+from replaykit.exchange import Exchange
 
 Emit = Callable[..., None]
 

@@ -7,8 +7,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from replaykit.cassette.model import Exchange
 from replaykit.errors import ConfigError
+from replaykit.exchange import Exchange
 
 
 @dataclass(frozen=True)

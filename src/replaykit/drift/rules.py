@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 
-from replaykit.cassette.model import Exchange
+from replaykit.exchange import Exchange
 
 # Values here change on every call (ids, clocks, generated text, token counts, latency, padding): their changes are
 # expected noise. Structure under them is still compared, so a new field inside ``usage`` is still reported.

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from replaykit.cassette.model import Body
 from replaykit.drift.rules import ENUM_KEYS, ENUM_MAX_LEN, OPAQUE_PATHS, PathSet
+from replaykit.exchange import Body
 
 Shape = dict[str, set[str]]
 EnumHits = list[tuple[str, str]]

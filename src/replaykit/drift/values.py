@@ -8,7 +8,7 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
-from replaykit.cassette.model import Body, Exchange
+from replaykit.exchange import Body, Exchange
 
 MAX_VALUES_PER_BODY = 50
 _SAMPLE_LEN = 60

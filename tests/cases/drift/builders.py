@@ -11,7 +11,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from replaykit.cassette.model import Body, Exchange, Request, Response
+from replaykit.exchange import Body, Exchange, Request, Response
 
 HERE = Path(__file__).resolve().parent
 BEDROCK = "https://bedrock-runtime.us-east-1.amazonaws.com/model/anthropic.claude-3-haiku-20240307-v1:0"

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from replaykit.cassette.model import Exchange
 from replaykit.errors import ConfigError, CostLimitError
+from replaykit.exchange import Exchange
 from replaykit.providers import bedrock as bedrock_provider
 from replaykit.providers import identify
 from replaykit.providers import openai as openai_provider

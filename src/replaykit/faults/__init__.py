@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from replaykit import _faults_shapes as shapes
-from replaykit._faults_transport import TRANSPORT_KINDS, broken_stream, transport_error
 from replaykit.errors import ConfigError
+from replaykit.faults import _shapes as shapes
+from replaykit.faults._transport import TRANSPORT_KINDS, broken_stream, transport_error
 
 KINDS = ("error", *TRANSPORT_KINDS, "latency", "stream_break")
 # error_type meaning "whatever this provider sends when it rate-limits"

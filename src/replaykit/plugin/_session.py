@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from replaykit.clients import Target
-from replaykit.recording import Setup
+from replaykit.plugin.clients import Target
+from replaykit.recorder import Setup
 
 SETUP = pytest.StashKey[Setup]()
 SANDBOX = pytest.StashKey[Any]()
@@ -119,7 +119,7 @@ class ContractGate:
 def exchanges_of(cassette: Any, indices: Any) -> list[Any]:
     """Decoded, sanitized exchanges of a live cassette (loaded ones as stored, recorded ones scrubbed)."""
     from replaykit.cassette.persister import exchange_from_vcr
-    from replaykit.sanitize import scrub_exchange
+    from replaykit.scrub.sanitize import scrub_exchange
 
     out = []
     for i in indices:

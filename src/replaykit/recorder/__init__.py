@@ -16,7 +16,7 @@ from replaykit.cassette.index import IndexedCassette
 from replaykit.cassette.persister import PersisterSettings, ReplaykitPersister
 from replaykit.config import Config, load_config
 from replaykit.errors import ConfigError, NoMatchError
-from replaykit.sanitize import Rules, scrub_request
+from replaykit.scrub.sanitize import Rules, scrub_request
 
 RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from replaykit.cassette import bodies
-from replaykit.cassette.model import Exchange, header_value
+from replaykit.exchange import Exchange, header_value
 
 Response = dict[str, Any]
 

@@ -1,12 +1,12 @@
 """The secret scanner: finds credentials that survived sanitization in cassettes and text files.
 
-Rules live in ``replaykit._patterns`` (``RULES``: id, description, severity, regex). The scanner walks parsed
+Rules live in ``replaykit.scrub.patterns`` (``RULES``: id, description, severity, regex). The scanner walks parsed
 cassettes with structure, so a key name (``SecretAccessKey``, ``password``) or a header name (``X-Api-Key``,
 ``Cookie``) gives its value context, and it opens nested layers: JSON inside strings (``<json>``), base64 of
 16+ bytes, whole or embedded (``<base64>``: ``!!binary`` values, InvokeModel stream ``bytes``), and URL
 encoding (``<url>``). Dict keys are scanned too. A finding never carries the secret: ``preview`` shows at most
 the first four characters, the length and a hash prefix; ``fingerprint`` (16 hex chars of its sha256) is what
-``.replaykit-allowlist.yaml`` approves (see ``replaykit.allowlist``).
+``.replaykit-allowlist.yaml`` approves (see ``replaykit.scrub.allowlist``).
 
 Locations are JSON-path-like: ``interactions[0].request.headers.Authorization[0]``,
 ``interactions[1].response.body.string<base64><json>.delta.text``, ``interactions[0].request.body.json.{key #2}``
@@ -30,9 +30,9 @@ from urllib.parse import unquote
 
 import yaml
 
-from replaykit import _patterns as P
-from replaykit.allowlist import ALLOWLIST_FILENAME, Allowlist, fingerprint_of
 from replaykit.errors import read_bytes
+from replaykit.scrub import patterns as P
+from replaykit.scrub.allowlist import ALLOWLIST_FILENAME, Allowlist, fingerprint_of
 
 # Canonical placeholders the sanitizer writes. Each one is shaped so that no live rule matches it (the key id
 # has a '0', outside base32, and ends in EXAMPLE like AWS's documentation keys, which other scanners skip too).

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from replaykit import faults as faults_mod
-from replaykit._session import SETUP
 from replaykit.cost import CostGuard, CostTracker, Line, PriceTable, cassette_charges, load_prices
 from replaykit.errors import ConfigError, ReplaykitError
-from replaykit.recording import Setup
+from replaykit.plugin._session import SETUP
+from replaykit.recorder import Setup
 
 _LEVELS = {"low": 0, "medium": 1, "high": 2}
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from replaykit._session import SANDBOX, SETUP
 from replaykit.config import CONTRACT_MODES, TARGETS, load_config
-from replaykit.recording import Setup, install
+from replaykit.plugin._session import SANDBOX, SETUP
+from replaykit.recorder import Setup, install
 
 CLIENT_FIXTURES = ("bedrock_runtime", "s3", "openai_client", "async_openai_client")
 
@@ -68,10 +68,10 @@ def pytest_configure(config: pytest.Config) -> None:
         cfg.sandbox_profile if cfg.target == "sandbox" else None,
     )
     config.stash[SETUP] = setup
-    from replaykit import _fixtures
+    from replaykit.plugin import _fixtures
 
     config.pluginmanager.register(_fixtures, "replaykit-fixtures")
-    from replaykit import _resilience
+    from replaykit.plugin import _resilience
 
     # fault injection, cost tracking / guard and cost markers
     if not config.pluginmanager.is_registered(_resilience):
@@ -80,7 +80,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """In ``--replaykit-contracts=update`` mode, merge what the session saw into contracts/."""
-    from replaykit._session import GATE, ContractGate
+    from replaykit.plugin._session import GATE, ContractGate
 
     workeroutput = getattr(session.config, "workeroutput", None)
     setup = session.config.stash.get(SETUP, None)

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from replaykit import clients
-from replaykit._session import contract_gate, exchanges_of, sandbox_for, setup_of, target_for
 from replaykit.config import Config
+from replaykit.plugin import clients
+from replaykit.plugin._session import contract_gate, exchanges_of, sandbox_for, setup_of, target_for
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ def _replaykit_guard(request: pytest.FixtureRequest) -> Iterator[None]:
     setup = setup_of(request.config)
     attempts: list[str] = []
     if setup.record_mode == "none":
-        from replaykit.network import blocked
+        from replaykit.recorder.network import blocked
 
         with blocked(attempts):
             yield

@@ -18,10 +18,10 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from replaykit import _patterns as P
-from replaykit.cassette.model import Body, Exchange
+from replaykit.exchange import Body, Exchange
 from replaykit.providers import PLACEHOLDER_ACCOUNT, rewrite_to_canonical, s3, scrub_accounts
-from replaykit.scanner import (
+from replaykit.scrub import patterns as P
+from replaykit.scrub.scanner import (
     PLACEHOLDER_ACCESS_KEY_ID,
     PLACEHOLDER_ANTHROPIC_KEY,
     PLACEHOLDER_JWT,
@@ -120,7 +120,7 @@ def _replacement(rule_id: str, secret: str) -> str:
 
 @dataclass
 class Rules:
-    """User scrub rules from ``[tool.replaykit.sanitize]``: added to the built-in provider rules."""
+    """User scrub rules from ``[tool.replaykit.scrub.sanitize]``: added to the built-in provider rules."""
 
     headers: frozenset[str] = frozenset()
     query: frozenset[str] = frozenset()

@@ -12,7 +12,7 @@ from types import FrameType, ModuleType
 from typing import Any
 
 from replaykit.cassette import bodies
-from replaykit.cassette.model import Body, content_type_of
+from replaykit.exchange import Body, content_type_of
 
 TRANSPORT_KINDS = ("connect", "disconnect", "read_timeout")
 
@@ -111,7 +111,7 @@ def broken_stream(
     if body.kind == "eventstream":
         kept = [ev for ev in body.value[:after]]
         name = error_type or "modelStreamErrorException"
-        from replaykit._faults_shapes import BEDROCK_STREAM_MESSAGES
+        from replaykit.faults._shapes import BEDROCK_STREAM_MESSAGES
 
         payload: dict[str, Any] = {"message": message or BEDROCK_STREAM_MESSAGES.get(name, name)}
         if name == "modelStreamErrorException":
