@@ -4,7 +4,8 @@
     ├── ConfigError          bad option, bad [tool.replaykit] entry, bad CLI usage
     ├── CassetteError        cassette missing, corrupt or of an unknown version
     │   └── CodecError       an event stream / SSE body that cannot be decoded
-    ├── NoMatchError         a request the cassette cannot answer
+    ├── NoMatchError         a request the cassette cannot answer (.operation, .closest_index, .diffs)
+    ├── NetworkBlockedError  replay tried to open a real connection (also an OSError)
     ├── ContractViolation    an exchange that breaks its JSON-Schema contract
     ├── SecretFoundError     a secret survived sanitization; the write was refused
     ├── CostLimitError       the record run would exceed --replaykit-cost-limit
@@ -56,12 +57,32 @@ class CodecError(CassetteError):
 
 
 class NoMatchError(ReplaykitError):
-    """The cassette has no unplayed exchange for a request."""
+    """The cassette has no unplayed exchange for a request.
 
-    def __init__(self, message: str, *, path: str | None = None, operation: str | None = None) -> None:
+    ``operation`` is the request's, ``closest_index`` the closest recorded exchange (None: the cassette is empty or
+    missing), ``diffs`` how that one differs (JSON paths first), ``fix_mode`` the record mode that fixes it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        operation: str | None = None,
+        closest_index: int | None = None,
+        diffs: list[str] | None = None,
+        fix_mode: str = "rewrite",
+    ) -> None:
         self.path = path
         self.operation = operation
+        self.closest_index = closest_index
+        self.diffs = list(diffs or [])
+        self.fix_mode = fix_mode
         super().__init__(message)
+
+
+class NetworkBlockedError(ReplaykitError, OSError):
+    """A real network connection was attempted while replaying."""
 
 
 class ContractViolation(ReplaykitError):

@@ -77,7 +77,7 @@ def test_bedrock_error_faults_match_real_errors(scripted, happy_cassette, name, 
     real_seen = _observe_bedrock(bedrock_client(scripted.base))
     scripted.script = []
     injected_plan.inject(with_(fault, first=times))
-    with use_cassette(happy_cassette, "none", setup=Setup(Config(), interceptor=injected_plan)) as c:
+    with use_cassette(happy_cassette, "none", config=Config(), faults=injected_plan) as c:
         injected_seen = _observe_bedrock(bedrock_client())
     assert injected_seen == real_seen
     status, code = shapes.resolve("bedrock-runtime", fault.status, _etype(fault))
@@ -159,7 +159,8 @@ def test_recorded_error_shape_is_reused(scripted, tmp_path):
 
 def test_with_faults_chains_onto_a_setup(happy_cassette):
     own = faults.plan(faults.throttle("bedrock-runtime.Converse", first=1))
-    setup = faults.with_faults(Setup(Config(), interceptor=own), [faults.read_timeout("bedrock-runtime.*", first=1)])
+    timeout = faults.read_timeout("bedrock-runtime.*", first=1)
+    setup = faults.with_faults(Setup(Config()).with_subscribers(own), [timeout])
     with use_cassette(happy_cassette, "none", setup=setup) as c:
         assert _observe_bedrock(bedrock_client()) == (
             "ok",

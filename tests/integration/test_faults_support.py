@@ -21,7 +21,7 @@ from botocore.config import Config as BotoConfig
 from replaykit import faults
 from replaykit.codecs import eventstream
 from replaykit.config import Config
-from replaykit.recorder import Setup, use_cassette
+from replaykit.recorder import use_cassette
 
 MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
 MESSAGES = [{"role": "user", "content": [{"text": "ping"}]}]
@@ -198,9 +198,7 @@ def bedrock_client(endpoint: str | None = None, retries: int = 3) -> Any:
 
 def replay(happy_cassette: Path, *planned: faults.Fault) -> Any:
     return use_cassette(
-        happy_cassette,
-        "none",
-        setup=Setup(Config(cassette_dir=happy_cassette.parent), interceptor=faults.plan(*planned)),
+        happy_cassette, "none", config=Config(cassette_dir=happy_cassette.parent), faults=faults.plan(*planned)
     )
 
 

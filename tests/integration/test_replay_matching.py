@@ -32,7 +32,7 @@ from replaykit.recorder import use_cassette
 from replaykit.scrub.sanitize import Rules, scrub_request
 
 # what a replay miss surfaces as in the SDK: openai re-raises the stub's refusal as is, or as a connection error
-REFUSED = (CannotOverwriteExistingCassetteException, openai.APIConnectionError)
+REFUSED = (CannotOverwriteExistingCassetteException, openai.APIConnectionError, NoMatchError)
 MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
 OPENAI_BASE = "https://api.openai.com"
 BEDROCK_BASE = "https://bedrock-runtime.us-east-1.amazonaws.com"
@@ -273,7 +273,7 @@ def _call(kind: str, prompt: str, kw: dict[str, Any], oc: Any, br: Any) -> str:
     try:
         return _converse(br, prompt)
     except Exception as exc:  # botocore wraps the stub's refusal in its own error types
-        if "CannotOverwriteExistingCassette" in repr(exc) or "cassette" in str(exc).lower():
+        if isinstance(exc, NoMatchError) or "has no unplayed exchange" in str(exc) or "cassette" in str(exc).lower():
             return "MISS"
         raise
 

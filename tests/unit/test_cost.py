@@ -184,12 +184,6 @@ def test_estimate_uses_max_tokens(table):
     assert cost.estimate("openai", "gpt-4o", b"{}", table)[1] == cost.DEFAULT_MAX_OUTPUT
 
 
-class _Cassette:
-    @staticmethod
-    def _before_record_request(request):
-        return request
-
-
 def _request(model: str, max_tokens: int) -> SimpleNamespace:
     body = json.dumps({"model": model, "messages": [], "max_tokens": max_tokens}).encode()
     return SimpleNamespace(method="POST", uri="https://api.openai.com/v1/chat/completions", body=body)
@@ -197,19 +191,19 @@ def _request(model: str, max_tokens: int) -> SimpleNamespace:
 
 def test_guard_refuses_once_spent_reaches_the_limit(table):
     guard = cost.CostGuard(0.001, table)
-    guard.before_live(_Cassette(), _request("gpt-4o-mini", 100))
+    guard.check(_request("gpt-4o-mini", 100))
     spent = chat({"prompt_tokens": 2000, "completion_tokens": 1200})  # 0.0003 + 0.00072 = 0.00102
     guard.settle(cost.charge_of(spent, table), spent)
     assert guard.spent == pytest.approx(0.00102) and guard.in_flight == 0
     with pytest.raises(CostLimitError, match=r"cost limit reached: .*\$0\.001020 of the \$0\.001000 limit"):
-        guard.before_live(_Cassette(), _request("gpt-4o-mini", 1))
+        guard.check(_request("gpt-4o-mini", 1))
 
 
 def test_guard_refuses_a_call_whose_max_tokens_would_exceed_it(table):
     guard = cost.CostGuard(0.001, table)
     with pytest.raises(CostLimitError, match=r"would be exceeded.*max 4000 output tokens"):
-        guard.before_live(_Cassette(), _request("gpt-4o", 4000))  # 4000 * $10/1M = $0.04
-    guard.before_live(_Cassette(), _request("gpt-4o-mini", 100))  # $0.00006: fine, now in flight
+        guard.check(_request("gpt-4o", 4000))  # 4000 * $10/1M = $0.04
+    guard.check(_request("gpt-4o-mini", 100))  # $0.00006: fine, now in flight
     assert guard.in_flight > 0
     guard.forget_in_flight()
     assert guard.in_flight == 0 and len(guard.refusals) == 1
@@ -219,7 +213,7 @@ def test_guard_lets_calls_that_bill_no_tokens_through(table):
     guard = cost.CostGuard(0.0, table)  # nothing left to spend
     s3 = SimpleNamespace(method="PUT", uri="https://bucket.s3.us-east-1.amazonaws.com/key", body=b"data")
     count = SimpleNamespace(method="POST", uri=f"{BEDROCK}/model/{HAIKU}/count-tokens", body=b"{}")
-    guard.before_live(_Cassette(), s3)
-    guard.before_live(_Cassette(), count)
+    guard.check(s3)
+    guard.check(count)
     with pytest.raises(CostLimitError, match="cost limit reached"):
-        guard.before_live(_Cassette(), _request("gpt-4o-mini", 1))
+        guard.check(_request("gpt-4o-mini", 1))

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
 from replaykit import faults
 from replaykit.cassette import bodies
+from replaykit.cassette.hooks import Call
 from replaykit.cassette.persister import LazyResponse
 from replaykit.codecs import eventstream, sse
 from replaykit.errors import ConfigError
@@ -17,11 +19,23 @@ from replaykit.faults import _shapes as shapes
 
 
 class FakeCassette:
-    """Just what the interceptor reads: operation keys and the recorded (request, response) pairs."""
+    """Just what a fault plan reads through a ``Call``: the recorded exchanges, replaying."""
+
+    write_protected = True
 
     def __init__(self, *exchanges: Exchange) -> None:
-        self._keys = [SimpleNamespace(operation=e.operation) for e in exchanges]
+        self.exchanges = exchanges
         self.data = [(SimpleNamespace(uri=e.request.uri), LazyResponse(e)) for e in exchanges]
+
+    def exchange(self, index: int) -> Exchange:
+        return self.exchanges[index]
+
+
+def _send(plan: faults.FaultPlan, cassette: FakeCassette, index: int = 0) -> Any:
+    """What the plan answers for a call the recorded exchange ``index`` would answer (None: no fault)."""
+    ex = cassette.exchanges[index]
+    request = SimpleNamespace(uri=ex.request.uri, headers={"User-Agent": "Boto3/1.40 Botocore/1.40"})
+    return plan.before_send(Call(cassette, request, ex.operation, index))
 
 
 def _exchange(operation: str, body: Body, uri: str = "https://bedrock-runtime.us-east-1.amazonaws.com/x") -> Exchange:
@@ -33,11 +47,7 @@ CONVERSE = _exchange("bedrock-runtime.Converse", Body("json", {"output": {}}))
 
 
 def _fire(plan: faults.FaultPlan, cassette: FakeCassette, times: int, index: int = 0) -> list[bool]:
-    out = []
-    for _ in range(times):
-        recorded = cassette.data[index][1]
-        out.append(plan(cassette, index, recorded) is not recorded)
-    return out
+    return [_send(plan, cassette, index) is not None for _ in range(times)]
 
 
 def test_fault_validation():
@@ -80,7 +90,7 @@ def test_probability_is_reproducible_with_a_seed():
 def test_first_matching_fault_wins_and_all_count_the_call():
     cassette = FakeCassette(CONVERSE)
     plan = faults.plan(faults.throttle(first=1), faults.unavailable(nth=2))
-    statuses = [plan(cassette, 0, cassette.data[0][1])["status"]["code"] for _ in range(2)]
+    statuses = [_send(plan, cassette)["status"]["code"] for _ in range(2)]
     assert statuses == [429, 503]
     assert [i.call for i in plan.injected] == [1, 2]
 
@@ -153,7 +163,7 @@ STREAM = [
 def test_bedrock_stream_break_frames_an_exception_with_valid_crcs():
     cassette = FakeCassette(_exchange("bedrock-runtime.ConverseStream", Body("eventstream", STREAM)))
     plan = faults.plan(faults.stream_break(after=2, error_type="throttlingException"))
-    response = plan(cassette, 0, cassette.data[0][1])
+    response = _send(plan, cassette)
     messages = eventstream.decode(response["body"]["string"])  # raises on a bad CRC
     assert [m.headers.get(":event-type") for m in messages[:2]] == ["messageStart", "contentBlockDelta"]
     last = messages[-1]
@@ -168,38 +178,47 @@ def test_sse_stream_break_ends_without_done():
     cassette = FakeCassette(
         _exchange("openai.chat.completions", Body("sse", events), "https://api.openai.com/v1/chat/completions")
     )
-    response = faults.plan(faults.stream_break(after=2))(cassette, 0, cassette.data[0][1])
+    response = _send(faults.plan(faults.stream_break(after=2)), cassette)
     parsed = sse.decode(response["body"]["string"])
     assert len(parsed) == 2 and all(e.data != "[DONE]" for e in parsed)
 
 
 def test_stream_break_leaves_non_streams_alone():
     cassette = FakeCassette(CONVERSE)
-    recorded = cassette.data[0][1]
     plan = faults.plan(faults.stream_break())
-    assert plan(cassette, 0, recorded) is recorded and plan.count() == 0
+    assert _send(plan, cassette) is None and plan.count() == 0
 
 
 def test_latency_returns_the_recorded_response(monkeypatch):
     slept = []
     monkeypatch.setattr(faults.time, "sleep", slept.append)
     cassette = FakeCassette(CONVERSE)
-    recorded = cassette.data[0][1]
-    assert faults.plan(faults.latency(1.5))(cassette, 0, recorded) is recorded
+    assert _send(faults.plan(faults.latency(1.5)), cassette) is None
     assert slept == [1.5]
 
 
-def test_transport_faults_raise_the_imported_stack_errors_outside_a_stub():
-    import httpx2
+def test_transport_faults_raise_the_calling_clients_own_errors():
+    """The stack is chosen from the request the SDK sent (its User-Agent), never from the call stack."""
+    import http.client
 
-    cassette = FakeCassette(CONVERSE)
-    for fault, cls in [
-        (faults.connection_error(), httpx2.ConnectError),
-        (faults.read_timeout(), httpx2.ReadTimeout),
-        (faults.disconnect(), httpx2.RemoteProtocolError),
-    ]:
-        with pytest.raises(cls):
-            faults.plan(fault)(cassette, 0, cassette.data[0][1])
+    import httpx2
+    from urllib3.exceptions import NewConnectionError
+
+    from replaykit.faults._transport import client_stack, httpx_module
+
+    assert httpx_module("openai") is httpx2
+    chat = _exchange("openai.chat.completions", Body("json", {}), "https://api.openai.com/v1/chat/completions")
+    cases = [
+        ("OpenAI/Python 3.54.0", chat, [httpx2.ConnectError, httpx2.ReadTimeout, httpx2.RemoteProtocolError]),
+        ("Boto3/1.40 Botocore/1.40", CONVERSE, [NewConnectionError, TimeoutError, http.client.RemoteDisconnected]),
+    ]
+    for agent, ex, classes in cases:
+        request = SimpleNamespace(uri=ex.request.uri, headers={"User-Agent": agent})
+        assert client_stack(request, ex.operation.split(".")[0]) in ("openai", "urllib3")
+        kinds = [faults.connection_error(), faults.read_timeout(), faults.disconnect()]
+        for fault, cls in zip(kinds, classes, strict=True):
+            with pytest.raises(cls):
+                faults.plan(fault).before_send(Call(FakeCassette(ex), request, ex.operation, 0))
 
 
 def test_recorded_shapes_are_indexed_by_provider_status_and_type(tmp_path):

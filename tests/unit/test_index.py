@@ -11,9 +11,11 @@ from hypothesis import strategies as st
 from vcr.request import Request as VcrRequest
 
 from replaykit.cassette import matching
+from replaykit.cassette.hooks import Call, CassetteHooks
 from replaykit.cassette.index import IndexedCassette
 from replaykit.cassette.matching import body_digest, request_key
 from replaykit.cassette.persister import LazyResponse, RecordedRequest
+from replaykit.errors import NoMatchError
 from replaykit.exchange import Body, Exchange, Request, Response
 from replaykit.scrub import sanitize
 from replaykit.scrub.sanitize import Rules, scrub_request
@@ -40,17 +42,18 @@ def _cassette(exchanges: list[Exchange], **kw) -> IndexedCassette:
     rules = kw.pop("rules", Rules())
     kw.setdefault("before_record_request", lambda r: scrub_request(r, rules))
     cassette = IndexedCassette("/nonexistent/cassette.yaml", rules=rules, record_mode="none", **kw)
-    for ex in exchanges:
-        cassette._add(RecordedRequest(ex), LazyResponse(ex))
-    cassette._old_interactions.extend(cassette.data)
-    cassette._loaded_count = len(cassette.data)
+    cassette.load_recorded([RecordedRequest(ex) for ex in exchanges], [LazyResponse(ex) for ex in exchanges])
+    cassette.loaded_count = len(cassette.data)
     cassette.rewound = True
     return cassette
 
 
 def _ask(cassette: IndexedCassette, prompt: str, **extra) -> str | None:
     request = _live({"messages": [{"role": "user", "content": prompt}], "model": "gpt-4o-mini", **extra})
-    if not cassette.can_play_response_for(request):
+    try:
+        if not cassette.can_play_response_for(request):
+            return None
+    except NoMatchError:
         return None
     return cassette.play_response(request).exchange.response.body.value["id"]
 
@@ -60,7 +63,7 @@ def test_identical_requests_replay_in_recorded_order_then_miss():
     assert [_ask(cassette, "a") for _ in range(3)] == ["resp-0", "resp-2", "resp-3"]
     assert _ask(cassette, "b") == "resp-1"
     assert _ask(cassette, "a") is None
-    assert "already played" in cassette.misses[-1]
+    assert "already played" in str(cassette.misses[-1])
 
 
 def test_rewind_and_playback_repeats():
@@ -74,19 +77,36 @@ def test_rewind_and_playback_repeats():
     assert [_ask(repeats, "a") for _ in range(3)] == ["resp-0", "resp-0", "resp-0"]
 
 
-def test_interceptor_answer_does_not_consume_the_exchange():
+def test_before_send_answer_does_not_consume_the_exchange():
     injected = {"status": {"code": 500, "message": "boom"}, "headers": {}, "body": {"string": b""}}
-    calls = []
+    calls: list[Call] = []
 
-    def interceptor(cassette, index, response):
-        calls.append(index)
-        return injected if len(calls) == 1 else response
+    def before_send(call: Call) -> dict | None:
+        calls.append(call)
+        return injected if len(calls) == 1 else None
 
-    cassette = _cassette([_exchange(0, "a")], interceptor=interceptor)
-    request = _live({"messages": [{"role": "user", "content": "a"}], "model": "gpt-4o-mini"})
-    assert cassette.play_response(request) is injected
-    assert cassette.play_response(request).exchange.index == 0
+    cassette = _cassette([_exchange(0, "a")], hooks=CassetteHooks().subscribe(before_send=before_send))
+    first = _live({"messages": [{"role": "user", "content": "a"}], "model": "gpt-4o-mini"})
+    assert cassette.can_play_response_for(first) and cassette.play_response(first) is injected
+    retry = _live({"messages": [{"role": "user", "content": "a"}], "model": "gpt-4o-mini"})
+    assert cassette.play_response(retry).exchange.index == 0
     assert cassette.play_counts[0] == 1
+    # each request is decided once, however often vcrpy asks (urllib3 asks from connect() and getresponse())
+    assert len(calls) == 2 and calls[0].operation == "openai.chat.completions" and calls[0].index == 0
+
+
+def test_a_miss_raises_no_match_error_with_its_context():
+    cassette = _cassette([_exchange(0, "a")])
+    request = _live({"messages": [{"role": "user", "content": "z"}], "model": "gpt-4o-mini"})
+    with pytest.raises(NoMatchError) as info:
+        cassette.can_play_response_for(request)
+    err = info.value
+    assert err.operation == "openai.chat.completions" and err.closest_index == 0
+    assert err.diffs and err.diffs[0].startswith("body $.messages[0].content")
+    assert err.fix_mode == "rewrite" and cassette.misses == [err]
+    with pytest.raises(NoMatchError):  # asked again (urllib3's connect, then getresponse): the same miss, once
+        cassette.can_play_response_for(request)
+    assert len(cassette.misses) == 1
 
 
 def test_volatile_fields_and_key_order_do_not_matter():
@@ -134,7 +154,8 @@ def test_miss_names_the_closest_exchange_and_the_json_path():
     exchanges[50].request.body.value["temperature"] = 0.5
     cassette = _cassette(exchanges)
     assert _ask(cassette, "the one that differs only in temperature", temperature=0.7) is None
-    (message,) = cassette.misses
+    (miss,) = cassette.misses
+    message = str(miss)
     assert "closest: exchange #50" in message
     assert "body $.temperature: recorded 0.5, sent 0.7" in message
     assert "messages" not in message.split("closest", 1)[1]  # only the field that differs
@@ -144,8 +165,8 @@ def test_miss_message_never_echoes_a_secret_from_the_request():  # the diff comp
     cassette = _cassette([_exchange(0, "hello")])
     secret = "sk-proj-" + "A1b2C3d4E5f6G7h8I9j0K1l2"
     assert _ask(cassette, f"hello {secret}") is None
-    assert secret not in cassette.misses[0]
-    assert "sk-REDACTED" in cassette.misses[0]
+    assert secret not in str(cassette.misses[0])
+    assert "sk-REDACTED" in str(cassette.misses[0])
 
 
 def test_a_recorded_scrubbed_secret_still_matches_the_live_request_carrying_it():
@@ -161,8 +182,8 @@ def test_new_and_rerecorded_interactions_are_computed_by_key():
     other = _live({"messages": [{"role": "user", "content": "c"}], "model": "gpt-4o-mini"})
     for request in (fresh, other):
         cassette.append(request, {"status": {"code": 200, "message": "OK"}, "headers": {}, "body": {"string": b"{}"}})
-    assert [cassette.key(r) for r, _ in cassette._new_interactions()] == [cassette.key(cassette.data[3][0])]
-    kept = cassette._rerecorded_interactions()
+    assert [cassette.key(r) for r, _ in cassette.new_interactions()] == [cassette.key(cassette.data[3][0])]
+    kept = cassette.rerecorded_interactions()
     assert len(kept) == 3 and kept[0][0].exchange.index == 1  # "a" replaced, "b" kept, then the two new ones
 
 

@@ -13,12 +13,12 @@ import collections
 import copy
 from typing import Any
 
-from vcr.cassette import Cassette
 from vcr.errors import UnhandledHTTPRequestError
-from vcr.persisters.filesystem import CassetteNotFoundError
 from vcr.record_mode import RecordMode
 
-from replaykit.cassette import cache
+from replaykit.cassette import _vcr, cache
+from replaykit.cassette._vcr import VcrCassette
+from replaykit.cassette.hooks import Call, CassetteHooks
 from replaykit.cassette.matching import (
     _CLOSEST_BODIES,
     RequestKey,
@@ -29,36 +29,32 @@ from replaykit.cassette.matching import (
     request_key,
     score,
 )
-from replaykit.scrub.sanitize import Rules
+from replaykit.cassette.persister import LazyResponse, RecordedRequest, exchange_from_vcr
+from replaykit.errors import NoMatchError
+from replaykit.exchange import Exchange
+from replaykit.scrub.sanitize import Rules, scrub_exchange
 
 # marks a request the before_record_request hooks dropped (None would read as "not filtered yet")
 _DROPPED = object()
+# the decision for a request that goes to the target (recording) or that vcrpy leaves alone
+_LIVE = object()
 
 
-class IndexedCassette(Cassette):
-    """vcrpy Cassette with replaykit's keyed matching (see ``replaykit.cassette.matching``)."""
+class IndexedCassette(VcrCassette):
+    """vcrpy Cassette with replaykit's keyed matching (see ``replaykit.cassette.matching``) and ``CassetteHooks``."""
 
     def __init__(
         self,
         *args: Any,
         rules: Rules | None = None,
         ignore_fields: tuple[str, ...] = (),
-        on_play: Any = None,
-        on_record: Any = None,
-        interceptor: Any = None,
-        before_live: Any = None,
+        hooks: CassetteHooks | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.rules = rules or Rules()
         self.ignore_fields = tuple(ignore_fields)
-        # called with (cassette, index) whenever an exchange is replayed: stats and contract checks hook in here
-        self.on_play = on_play
-        self.on_record = on_record
-        # interceptor(cassette, index, response) -> response: fault injection swaps or breaks a replayed response
-        self.interceptor = interceptor
-        # before_live(cassette, request): may raise to refuse a request that would go to the real target (cost guard)
-        self.before_live = before_live
+        self.hooks = hooks or CassetteHooks()
         # key -> indices into self.data of the exchanges recorded for it, in recorded order
         self._index: dict[RequestKey, list[int]] = collections.defaultdict(list)
         # key -> position in its queue before which every exchange has been played (play_counts only grow, so
@@ -66,7 +62,20 @@ class IndexedCassette(Cassette):
         self._cursor: dict[RequestKey, int] = {}
         self._cursor_counts: Any = self.play_counts
         self._keys: list[RequestKey] = []
-        self.misses: list[str] = []
+        self.misses: list[NoMatchError] = []
+
+    # -- public accessors ---------------------------------------------------------------------------------------
+    def exchange(self, index: int) -> Exchange:
+        """The decoded exchange at ``index`` (loaded, or recorded and scrubbed this session)."""
+        request, response = self.data[index]
+        exchange = getattr(request, "exchange", None)
+        if exchange is None:  # a raw vcrpy pair (a test built the cassette by hand)
+            exchange = exchange_from_vcr(index, request, response)[0]
+        return exchange
+
+    def operation_of(self, index: int) -> str:
+        """The operation of the exchange at ``index``."""
+        return self._keys[index].operation
 
     # -- keys ------------------------------------------------------------------------------------------
     def key(self, request: Any) -> RequestKey:
@@ -85,7 +94,7 @@ class IndexedCassette(Cassette):
         """The request after the before_record_request hooks (None if they drop it), computed once per request."""
         filtered = request.__dict__.get("_replaykit_filtered")
         if filtered is None:
-            filtered = self._before_record_request(request)
+            filtered = self.apply_request_hooks(request)
             try:
                 request._replaykit_filtered = filtered if filtered else _DROPPED
             except AttributeError:
@@ -128,42 +137,43 @@ class IndexedCassette(Cassette):
         return keys
 
     # -- vcrpy API, indexed -----------------------------------------------------------------------------
-    def _load(self) -> None:
-        try:
-            requests, responses, *metadata = self._persister.load_cassette(self._path, serializer=self._serializer)
-        except CassetteNotFoundError:
-            return
-        # corrupt cassettes raise CassetteError here instead of silently replaying as empty (vcrpy #501)
+    def load_recorded(self, requests: list[Any], responses: list[Any]) -> None:
+        """Index the loaded exchanges (one key each)."""
         with cache.paused_gc():  # one key and a few small objects per exchange, no cycles
             for request, response in zip(requests, responses, strict=True):
-                self._add(request, response)
-            self._old_interactions.extend(self.data)
-        self._loaded_count = len(self.data)
-        self.dirty = False
-        self.rewound = True
-        self._metadata = metadata[0] if metadata else {}
+                self._add(self.key(request), request, response)
 
-    def _add(self, request: Any, response: Any) -> None:
-        key = self.key(request)
+    def _add(self, key: RequestKey, request: Any, response: Any) -> None:
         self._index[key].append(len(self.data))
         self._keys.append(key)
         self.data.append((request, response))
 
     def append(self, request: Any, response: Any) -> None:
-        """Record a new exchange (hooks run once, response copied so the live one stays intact)."""
+        """Record a new exchange: decoded and scrubbed once, here; every subscriber and the persister read it."""
         # the hooks already ran when vcrpy asked whether the cassette could answer this very request
         filtered = self._filtered(request)
         if filtered is None:
             return
-        response = self._before_record_response(copy.deepcopy(response))
+        response = self.apply_response_hooks(copy.deepcopy(response))
         if response is None:
             return
-        self._add(filtered, response)
+        index = len(self.data)
+        exchange = scrub_exchange(exchange_from_vcr(index, filtered, response)[0], self.rules)
+        exchange.index = index
+        self._add(self.key(filtered), RecordedRequest(exchange), LazyResponse(exchange))
         self.dirty = True
-        if self.on_record is not None:
-            self.on_record(self, len(self.data) - 1)
+        self.hooks.recorded(self, exchange)
 
-    def _candidates(self, request: Any) -> list[int]:
+    def record_live(self, request: Any) -> Exchange:
+        """Send ``request`` (as the SDK sent it) to its target outside vcrpy, record it, return the exchange."""
+        before = len(self.data)
+        self.append(request, _vcr.send_real(request))
+        if len(self.data) == before:
+            raise UnhandledHTTPRequestError(f"the recording hooks dropped {request!r}: nothing recorded")
+        return self.exchange(before)
+
+    def candidates(self, request: Any) -> list[int]:
+        """Indices of the recorded exchanges with the request's key."""
         keys = self._live_keys(request)
         if keys is None:
             return []
@@ -198,10 +208,6 @@ class IndexedCassette(Cassette):
         self._cursor[key] = pos
         return queue[pos] if pos < len(queue) else None
 
-    def _responses(self, request: Any):  # type: ignore[override]
-        for index in self._candidates(request):
-            yield index, self.data[index][1]
-
     def __contains__(self, request: Any) -> bool:
         return self._playable(request) is not None
 
@@ -211,50 +217,85 @@ class IndexedCassette(Cassette):
         self._cursor.clear()
         self._cursor_counts = self.play_counts
 
-    def can_play_response_for(self, request: Any) -> bool:
-        """Whether this request can be answered from the cassette; remembers misses in replay."""
+    def _decide(self, request: Any) -> Any:
+        """What answers ``request``: a recorded index, a hook's answer (``_Answer``), or ``_LIVE``; once per request.
+
+        vcrpy asks ``can_play_response_for`` (urllib3 even twice: from ``connect`` and ``getresponse``), then
+        ``play_response``: the decision is taken once and carried on the request, so a fault selects each call once.
+        """
+        decision = request.__dict__.get("_replaykit_decision")
+        if decision is not None:
+            if isinstance(decision, BaseException):
+                raise decision
+            return decision
+        try:
+            decision = self._decide_now(request)
+        except BaseException as exc:
+            _remember(request, exc)
+            raise
+        _remember(request, decision)
+        return decision
+
+    def _decide_now(self, request: Any) -> Any:
+        filtered = self._filtered(request)
+        if filtered is None:
+            return _LIVE  # the user's hooks drop it: vcrpy neither plays nor records it
         # the cheap conditions first: recording a new cassette (or in "all" mode) never needs the request's key
-        ok = bool(
-            self.record_mode != RecordMode.ALL and (self.rewound or self.allow_playback_repeats) and request in self
-        )
-        if not ok and self.write_protected:
-            self.misses.append(self.describe_miss(request))
-        elif not ok and self.before_live is not None:
-            self.before_live(self, request)
-        return ok
+        index = None
+        if self.record_mode != RecordMode.ALL and (self.rewound or self.allow_playback_repeats):
+            index = self._playable(request)
+        if self.hooks.before_send:
+            operation = self._keys[index].operation if index is not None else self._live_operation(request)
+            answer = self.hooks.send(Call(self, filtered, operation, index, request))
+            if answer is not None:
+                return _Answer(answer)
+        if index is not None:
+            return index
+        if self.write_protected:
+            miss = self.miss(request)
+            self.misses.append(miss)
+            raise miss
+        return _LIVE
+
+    def _live_operation(self, request: Any) -> str:
+        keys = self._live_keys(request)
+        return keys[0].operation if keys is not None else "http.unknown"
+
+    def can_play_response_for(self, request: Any) -> bool:
+        """Whether this request is answered here (recorded or injected); raises NoMatchError on a replay miss."""
+        return self._decide(request) is not _LIVE
 
     def play_response(self, request: Any) -> Any:
-        """The first unplayed response for the request, in recorded order.
+        """The first unplayed response for the request, in recorded order, or a ``before_send`` hook's answer.
 
-        An ``interceptor`` may answer instead (fault injection): an injected response or a raised transport
-        error does not consume the recorded exchange, so the SDK's retry gets it as it would from a provider.
+        An injected answer (fault injection) does not consume the recorded exchange, so the SDK's retry gets it as
+        it would from a provider.
         """
-        index = self._playable(request)
-        if index is None:
-            raise UnhandledHTTPRequestError(f"The cassette ({self._path!r}) doesn't contain the request ({request!r})")
-        response = self.data[index][1]
-        if self.interceptor is not None:
-            injected = self.interceptor(self, index, response)
-            if injected is not response:
-                return injected
-        if self.play_counts[index] == 0 and index < self._loaded_count:
-            self._played_interactions.append((self.data[index][0], response))
+        decision = self._decide(request)
+        if isinstance(decision, _Answer):
+            return decision.response
+        if decision is _LIVE:
+            raise UnhandledHTTPRequestError(f"The cassette ({self.path!r}) doesn't contain the request ({request!r})")
+        index = decision
+        self.mark_played(index)
         self.play_counts[index] += 1
-        if self.on_play is not None:
-            self.on_play(self, index)
-        return response
+        if self.hooks.on_play:
+            self.hooks.played(self, self.exchange(index))
+        return self.data[index][1]
 
-    def _new_interactions(self) -> list[tuple[Any, Any]]:
-        old = {self.key(r) for r, _ in self._old_interactions}
-        return [(r, s) for r, s in self.data if self.key(r) not in old]
+    def new_interactions(self) -> list[tuple[Any, Any]]:
+        """Exchanges whose key no loaded exchange has."""
+        old = set(self._keys[: self.loaded_count])
+        return [pair for i, pair in enumerate(self.data) if self._keys[i] not in old]
 
-    def _rerecorded_interactions(self) -> list[tuple[Any, Any]]:
-        loaded = self.data[: self._loaded_count]
-        recorded = self.data[self._loaded_count :]
+    def rerecorded_interactions(self) -> list[tuple[Any, Any]]:
+        """Loaded exchanges no recorded one replaces (none with ``drop_unused_requests``), then the recorded ones."""
+        loaded = self.data[: self.loaded_count]
+        recorded = self.data[self.loaded_count :]
         if self.drop_unused_requests:
             return recorded
-        fresh = {self.key(r) for r, _ in recorded}
-        return [(r, s) for r, s in loaded if self.key(r) not in fresh] + recorded
+        fresh = set(self._keys[self.loaded_count :])
+        return [pair for i, pair in enumerate(loaded) if self._keys[i] not in fresh] + recorded
 
     # -- misses (slow path: only when nothing matches) ------------------------------------------------------
     def _ranked(self, filtered: Any) -> list[int]:
@@ -303,18 +344,50 @@ class IndexedCassette(Cassette):
             diffs = ["already played (the test sends this request more often than it was recorded)"]
         return diffs
 
-    def describe_miss(self, request: Any) -> str:
-        """The NoMatchError text for a request: closest recorded exchange and the exact difference."""
+    def miss(self, request: Any) -> NoMatchError:
+        """The NoMatchError for a request: closest recorded exchange of the same operation and the exact difference."""
         filtered = self._filtered(request) or request
         want = self.key(filtered)
-        lines = [f"{self._path} has no unplayed exchange for {want.operation} {want.method} {want.path}"]
+        lines = [f"{self.path} has no unplayed exchange for {want.operation} {want.method} {want.path}"]
         ranked = self._ranked(filtered)
+        closest: int | None = None
+        diffs: list[str] = []
         if not ranked:
             lines.append("  the cassette is empty or missing")
+            fix = "once"
         else:
-            best = ranked[0]
-            lines.append(f"  closest: exchange #{best} ({self._keys[best].operation})")
-            for diff in self._diffs(filtered, best):
+            closest = ranked[0]
+            diffs = self._diffs(filtered, closest)
+            lines.append(f"  closest: exchange #{closest} ({self._keys[closest].operation})")
+            for diff in diffs:
                 lines.append(f"    {diff}" if diff.startswith("already played") else f"    differs at {diff}")
-        lines.append("  fix: re-record with `pytest --record-mode=rewrite` for this test, or update the request")
-        return "\n".join(lines)
+            fix = "rewrite"
+        lines.append(f"  fix: re-record this test with `pytest --record-mode={fix}`")
+        return NoMatchError(
+            "\n".join(lines),
+            path=self.path,
+            operation=want.operation,
+            closest_index=closest,
+            diffs=diffs,
+            fix_mode=fix,
+        )
+
+    def describe_miss(self, request: Any) -> str:
+        """The text of ``miss(request)``."""
+        return str(self.miss(request))
+
+
+class _Answer:
+    """A ``before_send`` hook's response, standing in for the recorded one."""
+
+    __slots__ = ("response",)
+
+    def __init__(self, response: Any) -> None:
+        self.response = response
+
+
+def _remember(request: Any, decision: Any) -> None:
+    try:
+        request._replaykit_decision = decision
+    except AttributeError:
+        pass

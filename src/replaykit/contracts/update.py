@@ -17,6 +17,13 @@ from replaykit.contracts.infer import infer_schema, merge_schema
 from replaykit.exchange import Exchange, content_type_of
 
 
+def _blob_request(operation: str) -> bool:
+    from replaykit.providers import aws
+
+    service, _, name = operation.partition(".")
+    return service not in ("openai", "http") and bool(name) and aws.has_blob_payload(service, name)
+
+
 def infer_contract(
     operation: str, exchanges: Iterable[Exchange], *, official: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -56,6 +63,8 @@ def infer_contract(
         "x-replaykit": {"format": FORMAT, "operation": operation, "samples": count, "streaming": bool(events)},
         "request": _annotate(infer(requests, (official or {}).get("request")), kinds["request"]),
     }
+    if _blob_request(operation):
+        doc["request"] = {"description": "opaque object data (a blob payload): any bytes, not constrained"}
     response: dict[str, Any] = {"content_types": sorted(ctypes)}
     if success:
         response["success"] = _annotate(infer(success, off_resp.get("success")), kinds["success"])

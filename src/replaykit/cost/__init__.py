@@ -319,7 +319,7 @@ def estimate(provider: str, model: str | None, body: bytes, table: PriceTable) -
 
 
 class CostGuard:
-    """``before_live`` hook refusing live calls once recorded usage (plus the call's estimate) passes a limit."""
+    """A ``before_send`` subscriber refusing live calls once recorded usage plus the estimate would pass a limit."""
 
     def __init__(self, limit: float, table: PriceTable) -> None:
         self.limit = float(limit)
@@ -334,9 +334,13 @@ class CostGuard:
         """Estimated cost of live calls sent whose usage has not been recorded yet."""
         return sum(sum(v) for v in self._pending.values())
 
-    def before_live(self, cassette: Any, request: Any) -> None:
-        """Raise ``CostLimitError`` rather than let a live call push spending past the limit."""
-        filtered = cassette._before_record_request(request) or request
+    def before_send(self, call: Any) -> None:
+        """The ``CassetteHooks`` subscriber: check calls that would go to the live target."""
+        if call.live:
+            self.check(call.request)
+
+    def check(self, filtered: Any) -> None:
+        """Raise ``CostLimitError`` rather than let a live call (a recording-filtered request) pass the limit."""
         ident = identify(filtered.method.upper(), filtered.uri)
         if ident.provider not in ("bedrock-runtime", "openai") or ident.operation.startswith(_FREE):
             return  # S3 and free operations (token counts, model lists) cost no tokens

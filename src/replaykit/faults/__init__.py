@@ -1,13 +1,12 @@
-"""Fault injection on replay: provider errors, transport failures, latency and broken streams, seen by the SDKs
-exactly as real ones.
+"""Fault injection: provider errors, transport failures, latency and broken streams, seen by the SDKs exactly as
+real ones, in replay and while recording.
 
-A ``FaultPlan`` is an ``IndexedCassette`` interceptor: when a replayed request matches a fault, the plan answers with
-an injected error response or raises the transport's own exception *instead of* the recorded exchange, which stays
-unplayed, so the SDK's retry (or the code's fallback) gets the recorded response next::
+A ``FaultPlan`` subscribes to ``CassetteHooks.before_send``: when a request matches a fault, the plan answers with an
+injected error response or raises the transport's own exception *instead of* the recorded exchange (or the live
+call), which stays unplayed (unsent), so the SDK's retry (or the code's fallback) gets the real answer next::
 
-    from replaykit import faults
-    plan = faults.plan(faults.throttle("bedrock-runtime.Converse", first=2))
-    with use_cassette(path, setup=Setup(config, interceptor=plan)):
+    from replaykit import faults, use_cassette
+    with use_cassette(path, faults=[faults.throttle("bedrock-runtime.Converse", first=2)]):
         client.converse(...)        # 2 ThrottlingExceptions retried by botocore, then the recorded answer
 """
 
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from replaykit.cassette.hooks import Call
 from replaykit.errors import ConfigError
 from replaykit.faults import _shapes as shapes
 from replaykit.faults._transport import TRANSPORT_KINDS, broken_stream, transport_error
@@ -151,7 +151,7 @@ class Injection:
 
 @dataclass
 class FaultPlan:
-    """An ``IndexedCassette`` interceptor injecting its faults into matching replayed calls."""
+    """Faults to inject into matching calls: a ``CassetteHooks`` subscriber (``before_send``)."""
 
     faults: list[Fault] = field(default_factory=list)
     seed: int = 0
@@ -221,27 +221,32 @@ class FaultPlan:
             self.injected.append(injection)
             return injection
 
-    def __call__(self, cassette: Any, index: int, response: Any) -> Any:
-        """The interceptor: the recorded response, an injected one, or a raised transport error."""
-        operation = cassette._keys[index].operation
-        injection = self._select(operation)
+    def before_send(self, call: Call) -> Any:
+        """The ``CassetteHooks.before_send`` subscriber: None (no fault), an injected response, or a raised error.
+
+        The same in replay and while recording: a faulted call is answered here and never sent, so it is never
+        recorded, and a test with faults records itself with one ``--record-mode=once`` run.
+        """
+        injection = self._select(call.operation)
         if injection is None:
-            return response
+            return None
         fault = injection.fault
-        uri = cassette.data[index][0].uri
         if fault.kind in TRANSPORT_KINDS:
-            raise transport_error(fault.kind, uri)
+            raise transport_error(fault.kind, call.request, call.provider)
         if fault.kind == "latency":
             time.sleep(fault.seconds)
-            return response
+            return None
         if fault.kind == "stream_break":
-            broken = broken_stream(cassette, index, response, fault.after, fault.error_type, fault.message)
-            if broken is None:  # not a stream: nothing to break, nothing injected
+            # recording: the stream is sent and recorded whole, then delivered broken (as replay will deliver it)
+            recorded = call.recorded or (call.record_now() if call.live else None)
+            broken = None
+            if recorded is not None:
+                broken = broken_stream(recorded, fault.after, fault.error_type, fault.message)
+            if broken is None:  # not a stream: nothing injected
                 with self._lock:
                     self.injected.remove(injection)
-                return response
             return broken
-        return self.error_response(operation, fault)
+        return self.error_response(call.operation, fault)
 
     def error_response(self, operation: str, fault: Fault) -> dict[str, Any]:
         """The provider-correct error response for a fault: recorded when available, else built in."""
@@ -265,7 +270,7 @@ def _throttle_for(provider: str, status: int | None) -> tuple[int, str | None]:
 
 
 def plan(*faults: Fault, seed: int = 0, cassette_dir: str | Path | None = None) -> FaultPlan:
-    """A fault plan to pass as ``Setup(interceptor=...)`` (or ``use_cassette(..., faults=...)``)."""
+    """A fault plan for ``use_cassette(..., faults=plan)`` or a ``CassetteHooks`` subscription."""
     return FaultPlan(list(faults), seed=seed, cassette_dir=Path(cassette_dir) if cassette_dir else None)
 
 
@@ -277,20 +282,8 @@ def as_plan(faults: FaultPlan | Fault | Iterable[Fault], cassette_dir: str | Pat
 
 
 def with_faults(setup: Any, faults: FaultPlan | Fault | Iterable[Fault]) -> Any:
-    """A copy of a ``recording.Setup`` whose cassettes also get these faults (after its own interceptor)."""
-    import dataclasses
-
-    fault_plan = as_plan(faults, setup.config.cassette_dir)
-    previous = setup.interceptor
-
-    def interceptor(cassette: Any, index: int, response: Any) -> Any:
-        if previous is not None:
-            injected = previous(cassette, index, response)
-            if injected is not response:
-                return injected
-        return fault_plan(cassette, index, response)
-
-    return dataclasses.replace(setup, interceptor=interceptor if previous is not None else fault_plan)
+    """A copy of a ``recorder.Setup`` whose cassettes also get these faults (after its own subscribers)."""
+    return setup.with_subscribers(as_plan(faults, setup.config.cassette_dir))
 
 
 __all__ = [

@@ -7,60 +7,59 @@ same path a real socket error would, so the SDK maps it to its own error class a
 
 from __future__ import annotations
 
+import importlib
 import sys
-from types import FrameType, ModuleType
+from types import ModuleType
 from typing import Any
 
 from replaykit.cassette import bodies
-from replaykit.exchange import Body, content_type_of
+from replaykit.exchange import Body, Exchange, content_type_of, header_value
 
 TRANSPORT_KINDS = ("connect", "disconnect", "read_timeout")
 
 
-def _frames(limit: int = 30) -> list[FrameType]:
-    out = []
-    frame: FrameType | None = sys._getframe(2)
-    while frame is not None and len(out) < limit:
-        out.append(frame)
-        frame = frame.f_back
-    return out
+def client_stack(request: Any, provider: str) -> str:
+    """The HTTP stack the calling SDK uses, from the request it sent: urllib3, aiohttp, or an httpx-based SDK.
+
+    The SDK names itself in ``User-Agent`` (botocore and aiobotocore, ``OpenAI/Python``, ``Anthropic/Python``);
+    without one, the provider's own SDK is assumed.
+    """
+    agent = str(header_value(dict(request.headers), "user-agent") or "").lower()
+    if "aiobotocore" in agent:
+        return "aiohttp"
+    if "botocore" in agent or "boto3" in agent:
+        return "urllib3"
+    if "anthropic" in agent:
+        return "anthropic"
+    if "openai" in agent:
+        return "openai"
+    return "openai" if provider == "openai" else "urllib3"
 
 
-def calling_transport() -> tuple[str, Any, Any]:
-    """("httpx", module, request) when an httpx/httpx2 stub is asking, else ("urllib3", connection, None)."""
-    for frame in _frames():
-        name = frame.f_code.co_name
-        filename = frame.f_code.co_filename
-        if "httpx_stubs" in filename and name in ("_play_responses", "_vcr_request"):
-            module = frame.f_locals.get("httpx")
-            if isinstance(module, ModuleType):
-                return "httpx", module, _real_request(frame)
-        if name == "getresponse" and "vcr" in filename:
-            return "urllib3", frame.f_locals.get("self"), None
-    # not called from a vcrpy stub (a unit test calling the plan directly): guess from what is imported
-    if "httpx2" in sys.modules:
-        return "httpx", sys.modules["httpx2"], None
-    return "urllib3", None, None
+def httpx_module(sdk: str) -> ModuleType:
+    """The httpx module (``httpx`` or its fork ``httpx2``) that an httpx-based SDK sends through."""
+    try:
+        client = importlib.import_module(sdk).DefaultHttpxClient
+        for base in client.__mro__:
+            top = base.__module__.split(".", 1)[0]
+            if top in ("httpx", "httpx2"):
+                return sys.modules[top]
+    except (ImportError, AttributeError):
+        pass
+    return importlib.import_module("httpx")
 
 
-def _real_request(frame: FrameType) -> Any:
-    current: FrameType | None = frame
-    while current is not None:
-        if "real_request" in current.f_locals:
-            return current.f_locals["real_request"]
-        current = current.f_back
-    return None
+def transport_error(kind: str, request: Any, provider: str) -> BaseException:
+    """The exception the calling SDK's transport raises for a refused connection, a drop or a read timeout."""
+    stack = client_stack(request, provider)
+    if stack == "urllib3":
+        return _urllib3_error(kind, request.uri)
+    if stack == "aiohttp":
+        return _aiohttp_error(kind, request.uri)
+    return _httpx_error(httpx_module(stack), kind)
 
 
-def transport_error(kind: str, uri: str) -> BaseException:
-    """The exception the real transport in use raises for a refused connection, a drop or a read timeout."""
-    stack, handle, request = calling_transport()
-    if stack == "httpx":
-        return _httpx_error(handle, kind, request)
-    return _urllib3_error(kind, handle, uri)
-
-
-def _httpx_error(httpx: Any, kind: str, request: Any) -> BaseException:
+def _httpx_error(httpx: Any, kind: str) -> BaseException:
     # the messages httpx maps from httpcore for these socket conditions
     if kind == "connect":
         cls, text = httpx.ConnectError, "[Errno 111] Connection refused"
@@ -68,19 +67,18 @@ def _httpx_error(httpx: Any, kind: str, request: Any) -> BaseException:
         cls, text = httpx.ReadTimeout, "The read operation timed out"
     else:
         cls, text = httpx.RemoteProtocolError, "Server disconnected without sending a response."
-    return cls(text, request=request) if request is not None else cls(text)
+    return cls(text)  # type: ignore[no-any-return]
 
 
-def _urllib3_error(kind: str, connection: Any, uri: str) -> BaseException:
+def _urllib3_error(kind: str, uri: str) -> BaseException:
     import http.client
 
     from urllib3.exceptions import NewConnectionError
 
     if kind == "connect":
         # urllib3 raises this from connect(); botocore maps it to EndpointConnectionError
-        conn = getattr(connection, "real_connection", connection)
         return NewConnectionError(
-            conn, f"Failed to establish a new connection to {uri}: [Errno 111] Connection refused"
+            None, f"Failed to establish a new connection to {uri}: [Errno 111] Connection refused"
         )
     if kind == "read_timeout":
         # what a socket read raises; urllib3 turns it into ReadTimeoutError (botocore: ReadTimeoutError)
@@ -89,24 +87,26 @@ def _urllib3_error(kind: str, connection: Any, uri: str) -> BaseException:
     return http.client.RemoteDisconnected("Remote end closed connection without response")
 
 
-def _exchange_of(cassette: Any, index: int, response: Any) -> Any:
-    from replaykit.cassette.persister import exchange_from_vcr
+def _aiohttp_error(kind: str, uri: str) -> BaseException:
+    # what aiohttp raises for these socket conditions; aiobotocore maps them as botocore maps urllib3's
+    import aiohttp
+    from yarl import URL
 
-    exchange = getattr(response, "exchange", None)
-    if exchange is not None:
-        return exchange
-    return exchange_from_vcr(index, cassette.data[index][0], response)[0]
+    if kind == "connect":
+        url = URL(uri)
+        key = aiohttp.client_reqrep.ConnectionKey(url.host, url.port, url.scheme == "https", True, None, None, None)
+        return aiohttp.ClientConnectorError(key, ConnectionRefusedError(111, "Connection refused"))
+    if kind == "read_timeout":
+        return aiohttp.ServerTimeoutError("Timeout on reading data from socket")
+    return aiohttp.ServerDisconnectedError()
 
 
-def broken_stream(
-    cassette: Any, index: int, response: Any, after: int, error_type: str | None, message: str | None
-) -> dict[str, Any] | None:
+def broken_stream(ex: Exchange, after: int, error_type: str | None, message: str | None) -> dict[str, Any] | None:
     """The recorded stream cut after ``after`` events; None when the response is not a stream.
 
     AWS event streams get an exception message (``:message-type exception``) framed with valid CRCs, as Bedrock
     sends mid-stream; SSE streams just end, without ``[DONE]``, as when the connection drops.
     """
-    ex = _exchange_of(cassette, index, response)
     body = ex.response.body
     if body.kind == "eventstream":
         kept = [ev for ev in body.value[:after]]

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from replaykit.config import CONTRACT_MODES, TARGETS, load_config
-from replaykit.plugin._session import SANDBOX, SETUP
+from replaykit.plugin import _report
+from replaykit.plugin._session import ATTEMPTS, CASSETTE, GATE, SANDBOX, SETUP, ContractGate
 from replaykit.recorder import Setup, install
 
 CLIENT_FIXTURES = ("bedrock_runtime", "s3", "openai_client", "async_openai_client")
@@ -68,6 +69,9 @@ def pytest_configure(config: pytest.Config) -> None:
         cfg.sandbox_profile if cfg.target == "sandbox" else None,
     )
     config.stash[SETUP] = setup
+    gate = ContractGate(cfg.contracts_dir, cfg.contracts)
+    config.stash[GATE] = gate
+    setup.hooks.subscribe(gate)
     from replaykit.plugin import _fixtures
 
     config.pluginmanager.register(_fixtures, "replaykit-fixtures")
@@ -80,17 +84,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """In ``--replaykit-contracts=update`` mode, merge what the session saw into contracts/."""
-    from replaykit.plugin._session import GATE, ContractGate
-
     workeroutput = getattr(session.config, "workeroutput", None)
     setup = session.config.stash.get(SETUP, None)
     if workeroutput is None and setup is not None:
         # not an xdist worker: cassettes are all saved by now (workers finished first)
-        gate = session.config.stash.get(GATE, None) or (
-            ContractGate(setup.config.contracts_dir, setup.config.contracts)
-            if setup.config.contracts == "update"
-            else None
-        )
+        gate = session.config.stash.get(GATE, None)
         if gate is not None:
             gate.finish(setup.config.cassette_dir)
     if workeroutput is not None and setup is not None:
@@ -132,6 +130,35 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         names = getattr(item, "fixturenames", ())
         if any(n in names for n in CLIENT_FIXTURES) and item.get_closest_marker("vcr") is None:
             item.add_marker(pytest.mark.vcr)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Any:
+    """Exchanges checked from here on belong to this test (its fixtures' calls included)."""
+    gate = item.config.stash.get(GATE, None)
+    if gate is not None:
+        gate.pending.clear()
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """One failure, in replaykit's words: misses, contract violations and blocked connections of this test.
+
+    A miss raises ``NoMatchError`` inside the SDK, which may wrap or swallow it; either way the test's call phase
+    fails with replaykit's explanation and the exact command that fixes it, and nothing fails again at teardown.
+    """
+    report = yield
+    if report.when != "call":
+        return report
+    cassette = item.stash.get(CASSETTE, None)
+    misses = list(getattr(cassette, "misses", None) or [])
+    gate = item.config.stash.get(GATE, None)
+    violations = gate.problems() if gate is not None else []
+    attempts = item.stash.get(ATTEMPTS, [])
+    if misses or violations or attempts:
+        _report.fail(report, item.nodeid, misses, violations, attempts)
+    return report
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

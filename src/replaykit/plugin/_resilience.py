@@ -23,20 +23,36 @@ from replaykit.recorder import Setup
 _LEVELS = {"low": 0, "medium": 1, "high": 2}
 
 
-class _Dispatch:
-    """The session interceptor: delegates to the running test's fault plan (after any interceptor set before)."""
+class _FaultDispatch:
+    """The session's fault subscriber: delegates to the running test's fault plan."""
 
-    def __init__(self, previous: Callable[..., Any] | None) -> None:
-        self.previous = previous
+    def __init__(self) -> None:
         self.plan: faults_mod.FaultPlan | None = None
 
-    def __call__(self, cassette: Any, index: int, response: Any) -> Any:
-        if self.previous is not None:
-            injected = self.previous(cassette, index, response)
-            if injected is not response:
-                return injected
+    def before_send(self, call: Any) -> Any:
+        """The running test's faults decide (None outside a faulted test)."""
         plan = self.plan
-        return plan(cassette, index, response) if plan is not None else response
+        return plan.before_send(call) if plan is not None else None
+
+
+@dataclass
+class _CostRecorder:
+    """Prices every exchange replayed or recorded, attributed to the running test."""
+
+    replayed: CostTracker
+    recorded: CostTracker
+    guard: CostGuard | None
+    test: Callable[[], str | None]
+
+    def on_play(self, cassette: Any, exchange: Any) -> None:
+        """Price a replayed exchange as if it were live."""
+        self.replayed.add_exchange(exchange, self.test())
+
+    def on_record(self, cassette: Any, exchange: Any) -> None:
+        """Price a recorded exchange; the guard swaps its estimate for the real cost."""
+        charge = self.recorded.add_exchange(exchange, self.test())
+        if self.guard is not None:
+            self.guard.settle(charge, exchange)
 
 
 @dataclass
@@ -46,57 +62,13 @@ class _State:
     replayed: CostTracker
     recorded: CostTracker
     guard: CostGuard | None
-    dispatch: _Dispatch
+    dispatch: _FaultDispatch
     current: str | None = None
     refusals_seen: int = 0
     refused_tests: int = 0
 
 
 STATE = pytest.StashKey[_State]()
-
-
-def attach(
-    setup: Setup,
-    replayed: CostTracker,
-    recorded: CostTracker,
-    guard: CostGuard | None = None,
-    test: Callable[[], str | None] = lambda: None,
-) -> None:
-    """Price every exchange a ``Setup``'s cassettes replay or record; plug the guard in as ``before_live``."""
-    from replaykit.cassette.persister import exchange_from_vcr
-
-    previous_play = setup.on_play
-
-    def on_play(cassette: Any, index: int) -> None:
-        exchange = getattr(cassette.data[index][1], "exchange", None)
-        if exchange is None:
-            exchange = exchange_from_vcr(index, *cassette.data[index])[0]
-        replayed.add_exchange(exchange, test())
-        if previous_play is not None:
-            previous_play(cassette, index)
-
-    stats = setup.stats
-    previous_record = stats.on_record
-
-    def on_record(cassette: Any, index: int) -> None:
-        previous_record(cassette, index)
-        exchange = exchange_from_vcr(index, *cassette.data[index])[0]
-        charge = recorded.add_exchange(exchange, test())
-        if guard is not None:
-            guard.settle(charge, exchange)
-
-    setup.on_play = on_play
-    # Setup hands stats.on_record to every cassette it builds: wrapping it on the instance prices recordings
-    stats.on_record = on_record  # type: ignore[method-assign]
-    if guard is not None:
-        previous_live = setup.before_live
-
-        def before_live(cassette: Any, request: Any) -> None:
-            if previous_live is not None:
-                previous_live(cassette, request)
-            guard.before_live(cassette, request)
-
-        setup.before_live = before_live
 
 
 def _state(config: pytest.Config) -> _State | None:
@@ -112,10 +84,12 @@ def _state(config: pytest.Config) -> _State | None:
         raise pytest.UsageError(f"replaykit: {exc}") from exc
     limit = setup.config.cost_limit
     guard = CostGuard(limit, table) if limit is not None and setup.record_mode != "none" else None
-    dispatch = _Dispatch(setup.interceptor)
-    state = _State(setup, table, CostTracker(table), CostTracker(table), guard, dispatch)
-    setup.interceptor = dispatch
-    attach(setup, state.replayed, state.recorded, guard, lambda: state.current)
+    state = _State(setup, table, CostTracker(table), CostTracker(table), guard, _FaultDispatch())
+    # order matters: faults answer first (a faulted call is never sent, so never priced or refused)
+    setup.hooks.subscribe(state.dispatch)
+    setup.hooks.subscribe(_CostRecorder(state.replayed, state.recorded, guard, lambda: state.current))
+    if guard is not None:
+        setup.hooks.subscribe(guard)
     config.stash[STATE] = state
     return state
 
@@ -318,4 +292,4 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         tr.write_line(f"cost limit: ${_usd(g.limit)}; spent ${_usd(g.spent)}; {verdict}")
 
 
-__all__ = ["Line", "attach", "render"]
+__all__ = ["Line", "render"]

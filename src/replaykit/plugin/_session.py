@@ -12,7 +12,10 @@ from replaykit.recorder import Setup
 
 SETUP = pytest.StashKey[Setup]()
 SANDBOX = pytest.StashKey[Any]()
-GATE = pytest.StashKey[Any]()
+GATE = pytest.StashKey["ContractGate"]()
+# per test: its cassette and the connections replay refused
+CASSETTE = pytest.StashKey[Any]()
+ATTEMPTS = pytest.StashKey[list[str]]()
 
 
 def setup_of(config: pytest.Config) -> Setup:
@@ -56,7 +59,11 @@ def sandbox_for(config: pytest.Config) -> Any:
 
 
 class ContractGate:
-    """Validates each replayed or recorded exchange once per session against its operation's contract."""
+    """Validates each replayed or recorded exchange once per session against its operation's contract.
+
+    A ``CassetteHooks`` subscriber: exchanges arrive as they are played or recorded (the very objects the persister
+    writes) and wait in ``pending`` until the plugin asks for the running test's ``problems()``.
+    """
 
     def __init__(self, contracts_dir: Any, mode: str | None) -> None:
         from pathlib import Path
@@ -66,7 +73,7 @@ class ContractGate:
         self.mode = mode or ("check" if self.dir.is_dir() and any(self.dir.rglob("*.json")) else "off")
         self._store: Any = None
         self._seen: set[tuple[str, int]] = set()
-        self.checked = 0
+        self.pending: list[tuple[str, Any]] = []
 
     def store(self) -> Any:
         """The compiled contract store (built on first use)."""
@@ -76,26 +83,34 @@ class ContractGate:
             self._store = ContractStore(self.dir)
         return self._store
 
-    def check(self, cassette_path: str, exchanges: list[Any]) -> list[str]:
-        """Violations (as messages) of exchanges not validated yet in this session."""
-        if self.mode == "off":
+    def on_play(self, cassette: Any, exchange: Any) -> None:
+        """Queue a replayed exchange for checking (once per session)."""
+        self._collect(cassette.path, exchange)
+
+    def on_record(self, cassette: Any, exchange: Any) -> None:
+        """Queue a recorded exchange for checking (once per session)."""
+        self._collect(cassette.path, exchange)
+
+    def _collect(self, path: str, exchange: Any) -> None:
+        if self.mode != "check":
+            return  # "update" re-infers contracts at session end, from the written cassettes
+        key = (path, exchange.index)
+        if key not in self._seen:
+            self._seen.add(key)
+            self.pending.append((path, exchange))
+
+    def problems(self) -> list[str]:
+        """Violations (as messages) of the exchanges queued since the last call."""
+        pending, self.pending = self.pending, []
+        if not pending:
             return []
-        fresh = []
-        for ex in exchanges:
-            key = (cassette_path, ex.index)
-            if key not in self._seen:
-                self._seen.add(key)
-                fresh.append(ex)
-        if self.mode == "update":
-            return []  # contracts are re-inferred at session end, from the written cassettes
-        problems = []
         store = self.store()
-        for ex in fresh:
+        problems = []
+        for path, ex in pending:
             if not store.exists(ex.operation):
                 continue
-            self.checked += 1
             problems.extend(
-                str(v) for v in store.validate(ex, cassette=cassette_path) if getattr(v, "severity", "error") == "error"
+                str(v) for v in store.validate(ex, cassette=path) if getattr(v, "severity", "error") == "error"
             )
         return problems
 
@@ -114,29 +129,3 @@ class ContractGate:
 
         exchanges = [ex for path in iter_cassettes(cassette_dir) for ex in load_exchanges(path)]
         return update_contracts(exchanges, self.dir)
-
-
-def exchanges_of(cassette: Any, indices: Any) -> list[Any]:
-    """Decoded, sanitized exchanges of a live cassette (loaded ones as stored, recorded ones scrubbed)."""
-    from replaykit.cassette.persister import exchange_from_vcr
-    from replaykit.scrub.sanitize import scrub_exchange
-
-    out = []
-    for i in indices:
-        request, response = cassette.data[i]
-        ex, _ = exchange_from_vcr(i, request, response)
-        if i >= cassette._loaded_count:
-            ex = scrub_exchange(ex, cassette.rules)
-        ex.index = i
-        out.append(ex)
-    return out
-
-
-def contract_gate(config: pytest.Config) -> ContractGate:
-    """The session's contract gate."""
-    gate = config.stash.get(GATE, None)
-    if gate is None:
-        cfg = setup_of(config).config
-        gate = ContractGate(cfg.contracts_dir, cfg.contracts)
-        config.stash[GATE] = gate
-    return gate

@@ -152,3 +152,18 @@ def is_event_stream_output(service: str, operation: str) -> bool:
     if output is None:
         return False
     return any(getattr(m, "serialization", {}).get("eventstream") for m in output.members.values())
+
+
+@cache
+def has_blob_payload(service: str, operation: str) -> bool:
+    """Whether the request body is a streaming blob (S3 object data): opaque bytes, nothing to infer a shape from.
+
+    A non-streaming blob payload (InvokeModel's, InvokeEndpoint's) is the model's JSON and keeps its contract.
+    """
+    try:
+        shape = botocore.session.get_session().get_service_model(service).operation_model(operation).input_shape
+    except Exception:  # not an AWS service or operation botocore knows
+        return False
+    payload = shape.serialization.get("payload") if shape is not None else None
+    member = shape.members[payload] if payload else None
+    return member is not None and member.type_name == "blob" and bool(member.serialization.get("streaming"))

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import collections
+import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import vcr as vcrpy
-from vcr.record_mode import RecordMode
-
+from replaykit.cassette import _vcr
+from replaykit.cassette._vcr import record_mode as record_mode_of
+from replaykit.cassette.hooks import CassetteHooks
 from replaykit.cassette.index import IndexedCassette
 from replaykit.cassette.persister import PersisterSettings, ReplaykitPersister
 from replaykit.config import Config, load_config
 from replaykit.errors import ConfigError, NoMatchError
+from replaykit.exchange import Exchange
 from replaykit.scrub.sanitize import Rules, scrub_request
 
 RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
@@ -23,19 +25,19 @@ RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
 
 @dataclass
 class Stats:
-    """What a session replayed and recorded, per (provider, operation)."""
+    """What a session replayed and recorded, per operation (a ``CassetteHooks`` subscriber)."""
 
     replayed: collections.Counter[str] = field(default_factory=collections.Counter)
     recorded: collections.Counter[str] = field(default_factory=collections.Counter)
     written: set[str] = field(default_factory=set)
 
-    def on_play(self, cassette: IndexedCassette, index: int) -> None:
+    def on_play(self, cassette: IndexedCassette, exchange: Exchange) -> None:
         """Count one replayed exchange."""
-        self.replayed[cassette._keys[index].operation] += 1
+        self.replayed[exchange.operation] += 1
 
-    def on_record(self, cassette: IndexedCassette, index: int) -> None:
+    def on_record(self, cassette: IndexedCassette, exchange: Exchange) -> None:
         """Count one recorded exchange."""
-        self.recorded[cassette._keys[index].operation] += 1
+        self.recorded[exchange.operation] += 1
 
     def on_write(self, path: Path) -> None:
         """Remember a cassette written."""
@@ -44,7 +46,7 @@ class Stats:
 
 @dataclass
 class Setup:
-    """How cassettes of one run are recorded and replayed."""
+    """How cassettes of one run are recorded and replayed, and who listens (``hooks``)."""
 
     config: Config
     record_mode: str = "none"
@@ -52,15 +54,24 @@ class Setup:
     target: str = "sandbox"
     profile: str | None = None
     stats: Stats = field(default_factory=Stats)
-    on_play: Callable[[IndexedCassette, int], None] | None = None
-    # fault injection and cost guard plug in here (see IndexedCassette.interceptor / before_live)
-    interceptor: Callable[[IndexedCassette, int, Any], Any] | None = None
-    before_live: Callable[[IndexedCassette, Any], None] | None = None
+    hooks: CassetteHooks = field(default_factory=CassetteHooks)
+
+    def __post_init__(self) -> None:
+        # the stats subscribe first (once: dataclasses.replace copies hooks that already hold them)
+        if self.stats.on_record not in self.hooks.on_record:
+            self.hooks.subscribe(self.stats)
 
     @property
     def rules(self) -> Rules:
         """Sanitization rules: built-in provider rules plus the user's, with the sandbox host map."""
         return Rules.from_config(self.config.sanitize, self.host_map)
+
+    def with_subscribers(self, *subscribers: Any) -> Setup:
+        """A copy whose cassettes also notify ``subscribers`` (after this setup's own)."""
+        hooks = self.hooks.copy()
+        for subscriber in subscribers:
+            hooks.subscribe(subscriber)
+        return dataclasses.replace(self, hooks=hooks)
 
     def cassette_kwargs(self, record_mode: str | None = None, **user: Any) -> dict[str, Any]:
         """Keyword arguments for ``IndexedCassette`` (user hooks run after replaykit's scrubbing)."""
@@ -74,28 +85,18 @@ class Setup:
             request = scrub_request(request, rules)
             return user_hook(request) if user_hook else request
 
-        settings = PersisterSettings(
-            rules=rules, target=self.target, profile=self.profile, on_write=self.stats.on_write
-        )
+        settings = PersisterSettings(rules=rules, target=self.target, profile=self.profile, on_write=self.hooks.written)
         return {
             "persister": ReplaykitPersister(settings),
-            "record_mode": RecordMode("new_episodes" if mode == "rewrite" else mode),
+            "record_mode": record_mode_of(mode),
             "before_record_request": before_record_request,
             "rules": rules,
             "ignore_fields": self.config.volatile_fields,
             # vcrpy's "all" keeps loaded exchanges no new request matched: a re-record must not keep stale calls
             "drop_unused_requests": mode == "all",
-            "on_play": self._on_play,
-            "on_record": self.stats.on_record,
-            "interceptor": self.interceptor,
-            "before_live": self.before_live,
+            "hooks": self.hooks,
             **user,
         }
-
-    def _on_play(self, cassette: IndexedCassette, index: int) -> None:
-        self.stats.on_play(cassette, index)
-        if self.on_play is not None:
-            self.on_play(cassette, index)
 
 
 class _CassetteContext:
@@ -116,10 +117,22 @@ class _CassetteContext:
 
     def __exit__(self, *exc: Any) -> None:
         cassette = self._cassette
-        # recorded/written counts come from the cassette's own hooks (on_record, the persister's on_write)
         self._decorator.__exit__(*exc)
-        if cassette is not None and cassette.misses and exc[0] is None:
-            raise NoMatchError("\n".join(dict.fromkeys(cassette.misses)), path=str(self._path))
+        if cassette is None or not cassette.misses:
+            return
+        if isinstance(exc[1], NoMatchError):
+            return  # the miss itself propagates
+        # the code under test swallowed the miss, or an SDK wrapped it into its own error: say what really happened
+        first = cassette.misses[0]
+        text = "\n".join(dict.fromkeys(str(m) for m in cassette.misses))
+        raise NoMatchError(
+            text,
+            path=str(self._path),
+            operation=first.operation,
+            closest_index=first.closest_index,
+            diffs=first.diffs,
+            fix_mode=first.fix_mode,
+        ) from exc[1]
 
     def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
         import inspect
@@ -161,33 +174,24 @@ def use_cassette(
     cfg = config or load_config()
     setup = setup or Setup(cfg, record_mode, dict(host_map or {}), target or cfg.target, profile)
     if faults is not None:
-        from replaykit.faults import with_faults
+        from replaykit.faults import as_plan
 
-        setup = with_faults(setup, faults)
+        setup = setup.with_subscribers(as_plan(faults, cfg.cassette_dir))
     path = Path(path)
     kwargs = setup.cassette_kwargs(record_mode, **vcr_options)
     decorator = IndexedCassette.use(path=str(path), **kwargs)
     return _CassetteContext(decorator, path, record_mode, setup)
 
 
-def install(vcr: vcrpy.VCR, setup: Setup, on_cassette: Callable[[IndexedCassette], None] | None = None) -> None:
+def install(vcr: Any, setup: Setup) -> None:
     """Make a pytest-recording VCR instance build replaykit cassettes (called from its configure hook)."""
 
-    def _use(with_current_defaults: bool = False, **kwargs: Any) -> Any:
-        def args() -> dict[str, Any]:
-            merged = vcr.get_merged_config(**kwargs)
-            user_hook = merged.pop("before_record_request", None)
-            mode = merged.pop("record_mode", setup.record_mode)
-            mode = getattr(mode, "value", mode)
-            for ignored in ("match_on", "persister", "serializer"):
-                merged.pop(ignored, None)
-            rk = setup.cassette_kwargs(mode)
-            if user_hook is not None:
-                inner = rk["before_record_request"]
-                rk["before_record_request"] = lambda r: user_hook(inner(r))
-            merged.update(rk)
-            return merged
+    def options(mode: str, merged: dict[str, Any]) -> dict[str, Any]:
+        user_hook = merged.pop("before_record_request", None)
+        merged.update(setup.cassette_kwargs(mode or setup.record_mode))
+        if user_hook is not None:
+            inner = merged["before_record_request"]
+            merged["before_record_request"] = lambda r: user_hook(inner(r))
+        return merged
 
-        return IndexedCassette.use_arg_getter(args)
-
-    vcr._use_cassette = _use  # type: ignore[method-assign]
+    _vcr.install(vcr, options, IndexedCassette)

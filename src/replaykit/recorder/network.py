@@ -13,11 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from replaykit.errors import ReplaykitError
-
-
-class NetworkBlockedError(ReplaykitError, OSError):
-    """A real network connection was attempted while replaying."""
+from replaykit.errors import NetworkBlockedError
 
 
 @contextmanager
