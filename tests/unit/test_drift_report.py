@@ -7,6 +7,7 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from replaykit.cli._drift_table import render as render_table
 from replaykit.drift import SCHEMA_VERSION, DriftConfig, compare_exchanges, compare_trees, render, to_json
 
 _CASES = Path(__file__).resolve().parents[1] / "cases" / "drift"
@@ -158,7 +159,7 @@ def test_markdown_lists_accepted_with_reason():
 
 
 def test_text_report_groups_by_operation_and_ends_with_summary():
-    text = render(mixed_report(), "text", width=200)
+    text = render_table(mixed_report(), "text", width=200)
     lines = [line for line in text.splitlines() if line.strip()]
     assert lines[0].startswith("replaykit drift")
     assert lines[-1].startswith("2 breaking · 1 additive · 0 accepted · value-only:")
@@ -169,7 +170,7 @@ def test_text_report_groups_by_operation_and_ends_with_summary():
 
 
 def test_value_changes_listed_only_with_show_values():
-    quiet = render(mixed_report(), "text", width=200)
+    quiet = render_table(mixed_report(), "text", width=200)
     assert "value-changed" not in quiet
-    loud = render(mixed_report(show_values=True), "text", width=200)
+    loud = render_table(mixed_report(show_values=True), "text", width=200)
     assert "value-changed" in loud and '"chatcmpl-A1" → "chatcmpl-other" (volatile)' in loud

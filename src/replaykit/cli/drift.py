@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from replaykit.drift import FORMATS, compare_trees, load_drift_config, render
+from replaykit.cli._drift_table import FORMATS, render
+from replaykit.drift import compare_trees, load_drift_config
 from replaykit.drift.config import FAIL_ON, load_allowlist
 from replaykit.drift.text import summary_line
 

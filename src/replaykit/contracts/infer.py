@@ -340,12 +340,3 @@ def _merge_object(existing: dict[str, Any], inferred: dict[str, Any]) -> dict[st
     if required:
         out["required"] = required
     return out
-
-
-def __getattr__(name: str) -> Any:
-    # the contract-level functions live in .update (which imports this module); still importable from here
-    if name in ("infer_contract", "merge_contract", "update_contracts"):
-        from replaykit.contracts import update
-
-        return getattr(update, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

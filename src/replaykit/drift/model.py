@@ -169,3 +169,8 @@ class DriftReport:
             return None
         best = max(ranks)
         return next(s for s, r in SEVERITY_RANK.items() if r == best)
+
+
+def location(where: str, path: str) -> str:
+    """``where`` plus the path inside it, when there is one (``response.body usage.inputTokens``)."""
+    return f"{where} {path}" if path else where

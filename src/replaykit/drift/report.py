@@ -6,23 +6,20 @@ import json
 import os
 import re
 import xml.etree.ElementTree as ET
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from replaykit import __version__
 from replaykit.drift.checks import ADDITIVE, BREAKING, CHECKS, SEVERITY_RANK, VALUE, at_or_above
-from replaykit.drift.model import CASSETTE_LEVEL, SCHEMA_VERSION, DriftReport, FindingGroup
+from replaykit.drift.model import CASSETTE_LEVEL, SCHEMA_VERSION, DriftReport, FindingGroup, location
 from replaykit.drift.rules import display
+from replaykit.drift.text import render_markdown
 
-FORMATS = ("text", "markdown", "json", "junit", "github")
+FORMATS = ("markdown", "json", "junit", "github")
 
 
-def render(report: DriftReport, fmt: str, *, fail_on: str = BREAKING, color: bool = False, width: int = 140) -> str:
-    """The report in one of FORMATS."""
-    from replaykit.drift.text import render_markdown, render_text
-
-    if fmt == "text":
-        return render_text(report, fail_on=fail_on, color=color, width=width)
+def render(report: DriftReport, fmt: str, *, fail_on: str = BREAKING) -> str:
+    """The report in one of FORMATS (the terminal table is the CLI's: ``replaykit drift --format text``)."""
     if fmt == "markdown":
         return render_markdown(report, fail_on=fail_on)
     if fmt == "json":
@@ -89,7 +86,7 @@ def to_json(report: DriftReport, *, fail_on: str = BREAKING) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": "replaykit drift",
-        "replaykit_version": __version__,
+        "replaykit_version": version("replaykit"),
         "old": report.old_root,
         "new": report.new_root,
         "fail_on": fail_on,
@@ -137,11 +134,6 @@ def render_junit(report: DriftReport, *, fail_on: str = BREAKING) -> str:
     root.append(suite)
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
-
-
-def location(where: str, path: str) -> str:
-    """``where`` plus the path inside it, when there is one (``response.body usage.inputTokens``)."""
-    return f"{where} {path}" if path else where
 
 
 def _idx(i: int | None) -> str:

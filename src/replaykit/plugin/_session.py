@@ -125,7 +125,7 @@ class ContractGate:
         if self.mode != "update" or not Path(cassette_dir).is_dir():
             return []
         from replaykit.cassette import iter_cassettes, load_exchanges
-        from replaykit.contracts.infer import update_contracts
+        from replaykit.contracts.update import update_contracts
 
         exchanges = [ex for path in iter_cassettes(cassette_dir) for ex in load_exchanges(path)]
         return update_contracts(exchanges, self.dir)

@@ -382,26 +382,3 @@ def _guardrail_trace(guard: dict[str, Any], region: str, prompt: str, answer: st
         "modelOutput": [],
         "outputAssessments": {gid: [assessment(len(answer))]},
     }
-
-
-def count_tokens(model: Model, req: Any) -> int:
-    """CountTokens: the input tokens a Converse or InvokeModel request would be billed for."""
-    if not isinstance(req, dict) or not isinstance(req.get("input"), dict):
-        raise validation(
-            "1 validation error detected: Value null at 'input' failed to satisfy constraint: Member must not be null"
-        )
-    given = req["input"]
-    if "converse" in given:
-        body = given["converse"]
-        validate_converse(model, body)
-        return converse(model, body).usage["inputTokens"]
-    if "invokeModel" in given:
-        from replaykit.sandbox.bedrock import native
-
-        try:
-            raw = base64.b64decode(given["invokeModel"].get("body", ""))
-            body = json.loads(raw)
-        except (ValueError, TypeError) as exc:
-            raise validation("Malformed input request, please reformat your input and try again.") from exc
-        return native.parse(model, body).input_tokens
-    raise validation("The input must contain either converse or invokeModel.")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from replaykit.sandbox import _text
+from replaykit.sandbox.bedrock import models
 from replaykit.sandbox.bedrock.models import Model, random_id, validation
 
 ANTHROPIC_VERSION = "bedrock-2023-05-31"
@@ -408,3 +410,24 @@ def _anthropic_block_events(index: int, block: dict[str, Any], deltas: list[str]
     events += [{"type": "content_block_delta", "index": index, "delta": d} for d in parts]
     events.append({"type": "content_block_stop", "index": index})
     return events
+
+
+def count_tokens(model: Model, req: Any) -> int:
+    """CountTokens: the input tokens a Converse or InvokeModel request would be billed for."""
+    if not isinstance(req, dict) or not isinstance(req.get("input"), dict):
+        raise validation(
+            "1 validation error detected: Value null at 'input' failed to satisfy constraint: Member must not be null"
+        )
+    given = req["input"]
+    if "converse" in given:
+        body = given["converse"]
+        models.validate_converse(model, body)
+        return models.converse(model, body).usage["inputTokens"]
+    if "invokeModel" in given:
+        try:
+            raw = base64.b64decode(given["invokeModel"].get("body", ""))
+            body = json.loads(raw)
+        except (ValueError, TypeError) as exc:
+            raise validation("Malformed input request, please reformat your input and try again.") from exc
+        return parse(model, body).input_tokens
+    raise validation("The input must contain either converse or invokeModel.")

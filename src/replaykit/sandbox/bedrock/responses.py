@@ -294,7 +294,7 @@ def invoke_stream(req: Request) -> Reply:
 def count_tokens(req: Request) -> Reply:
     """POST /model/{modelId}/count-tokens."""
     model, _, _ = _prepare(req, streaming=False)
-    return _json_reply({"inputTokens": models.count_tokens(model, _body(req))})
+    return _json_reply({"inputTokens": native.count_tokens(model, _body(req))})
 
 
 def not_found(req: Request) -> Reply:
