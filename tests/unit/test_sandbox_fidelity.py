@@ -17,8 +17,8 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from openai.types.responses import Response, ResponseStreamEvent
 
 from replaykit.codecs import eventstream, sse
+from replaykit.providers.aws import service_model
 from replaykit.sandbox import _fidelity
-from replaykit.sandbox.bedrock.models import service_model
 from replaykit.sandbox.server import handle
 
 SIGV4 = ("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20250101/us-east-1/bedrock/aws4_request, "
@@ -94,7 +94,7 @@ def test_invoke_stream_count_tokens_and_errors_validate() -> None:
     for name in ("ModelTimeoutException", "ValidationException", "ModelErrorException"):
         status, headers, data = _call("POST", f"/model/sandbox.error.{name}/converse", {"messages": _user("a")})
         assert headers["x-amzn-errortype"].split(":")[0] == name
-        assert _fidelity.botocore_problems(json.loads(data), service_model().shape_for(name)) == []
+        assert _fidelity.botocore_problems(json.loads(data), service_model("bedrock-runtime").shape_for(name)) == []
 
 
 def test_botocore_check_catches_problems() -> None:

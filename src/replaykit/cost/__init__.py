@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from replaykit.errors import ConfigError, CostLimitError
 from replaykit.exchange import Exchange
@@ -145,7 +145,7 @@ class Usage:
 def model_of(exchange: Exchange) -> str | None:
     """The model an exchange called: the Bedrock path segment, or the OpenAI request/response ``model``."""
     if exchange.provider == "bedrock-runtime":
-        return _bedrock_model(exchange.request.uri)
+        return bedrock_provider.model_id(exchange.request.uri)
     for body in (exchange.request.body, exchange.response.body):
         if body.kind == "json" and isinstance(body.value, dict) and isinstance(body.value.get("model"), str):
             return body.value["model"]
@@ -154,14 +154,6 @@ def model_of(exchange: Exchange) -> str | None:
                 data = ev.get("data")
                 if isinstance(data, dict) and isinstance(data.get("model"), str):
                     return data["model"]
-    return None
-
-
-def _bedrock_model(uri: str) -> str | None:
-    # split the quoted path: an ARN model id carries '/' as %2F
-    parts = urlsplit(uri).path.split("/")
-    if len(parts) >= 3 and parts[1] == "model":
-        return unquote(parts[2])
     return None
 
 
@@ -175,7 +167,6 @@ def usage_of(exchange: Exchange) -> Usage | None:
     if exchange.provider == "bedrock-runtime":
         req = exchange.request.body.value if exchange.request.body.kind == "json" else None
         found = bedrock_provider.usage(exchange.operation, req, value, events)
-        found = _anthropic_native(value, found)
         if not found:
             return None
         return Usage(
@@ -191,19 +182,6 @@ def usage_of(exchange: Exchange) -> Usage | None:
         cached = found.get("cache_read_tokens", 0)
         return Usage(max(found.get("input_tokens", 0) - cached, 0), found.get("output_tokens", 0), cached, 0)
     return None
-
-
-def _anthropic_native(body: Any, found: dict[str, int]) -> dict[str, int]:
-    # providers.bedrock reads an Anthropic InvokeModel "usage" as Converse usage (all zeros): read it natively
-    if not isinstance(body, dict) or not isinstance(body.get("usage"), dict) or "input_tokens" not in body["usage"]:
-        return found
-    u = body["usage"]
-    out = {"input_tokens": int(u.get("input_tokens") or 0), "output_tokens": int(u.get("output_tokens") or 0)}
-    if u.get("cache_read_input_tokens"):
-        out["cache_read_tokens"] = int(u["cache_read_input_tokens"])
-    if u.get("cache_creation_input_tokens"):
-        out["cache_write_tokens"] = int(u["cache_creation_input_tokens"])
-    return out
 
 
 @dataclass
@@ -387,7 +365,7 @@ def _body_bytes(body: Any) -> bytes:
 
 def _request_model(provider: str, uri: str, body: bytes) -> str | None:
     if provider == "bedrock-runtime":
-        return _bedrock_model(uri)
+        return bedrock_provider.model_id(uri)
     try:
         value = json.loads(body) if body else None
     except ValueError:

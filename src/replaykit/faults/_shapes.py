@@ -4,53 +4,26 @@ directory has one, else a built-in shape that matches what Bedrock, OpenAI and S
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import uuid
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 from replaykit.cassette import bodies
 from replaykit.exchange import Exchange, header_value
+from replaykit.providers import bedrock as bedrock_provider
 
 Response = dict[str, Any]
 
 _HOP = ("content-length", "transfer-encoding", "content-encoding")
 _ERROR_STATUS = re.compile(r"code: ?[45]\d\d")
 
-BEDROCK_MESSAGES = {
-    "AccessDeniedException": "You don't have access to the model with the specified model ID.",
-    "InternalServerException": "The system encountered an unexpected error during processing. Try your request again.",
-    "ModelErrorException": "The model returned an error while processing the request.",
-    "ModelNotReadyException": "Model is not ready to serve inference requests. The AWS SDK will automatically retry "
-    "the operation up to 5 times.",
-    "ModelTimeoutException": "Model has timed out in processing the request. Try your request again.",
-    "ResourceNotFoundException": "Could not resolve the foundation model from the provided model identifier.",
-    "ServiceQuotaExceededException": "Your request exceeds the service quota for your account.",
-    "ServiceUnavailableException": "Bedrock is unable to process your request.",
-    "ThrottlingException": "Too many requests, please wait before trying again.",
-    "ValidationException": "The provided request is not valid.",
-}
-BEDROCK_STREAM_MESSAGES = {
-    "modelStreamErrorException": "The model stream was interrupted by an internal error.",
-    "throttlingException": "Too many tokens, please wait before trying again.",
-    "serviceUnavailableException": "Bedrock is unable to process your request.",
-    "internalServerException": "The system encountered an unexpected error during processing.",
-    "validationException": "The stream failed validation.",
-    "modelTimeoutException": "Model has timed out in processing the request.",
-}
-# status -> the exception Bedrock sends with it (the default when a fault names only a status)
-_BEDROCK_BY_STATUS = {
-    400: "ValidationException",
-    403: "AccessDeniedException",
-    404: "ResourceNotFoundException",
-    408: "ModelTimeoutException",
-    424: "ModelErrorException",
-    429: "ThrottlingException",
-    500: "InternalServerException",
-    503: "ServiceUnavailableException",
-}
+# Bedrock's messages, statuses and stream exceptions are provider knowledge (replaykit.providers.bedrock)
+BEDROCK_MESSAGES = bedrock_provider.ERROR_MESSAGES
+BEDROCK_STREAM_MESSAGES = bedrock_provider.STREAM_EXCEPTION_MESSAGES
+bedrock_statuses = bedrock_provider.error_statuses
 # OpenAI: status -> (error.type, error.code, message)
 _OPENAI_BY_STATUS = {
     400: ("invalid_request_error", None, "Invalid request."),
@@ -75,35 +48,13 @@ _S3_BY_STATUS = {
     500: ("InternalError", "We encountered an internal error. Please try again."),
     503: ("SlowDown", "Please reduce your request rate."),
 }
-_REASONS = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    408: "Request Timeout",
-    424: "Failed Dependency",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-}
-
-
-@functools.lru_cache(maxsize=1)
-def bedrock_statuses() -> dict[str, int]:
-    """Bedrock Runtime exception name -> HTTP status, from botocore's service model."""
-    import botocore.session
-
-    model = botocore.session.get_session().get_service_model("bedrock-runtime")
-    names = {e.name for op in model.operation_names for e in model.operation_model(op).error_shapes}
-    return {n: int(model.shape_for(n).metadata.get("error", {}).get("httpStatusCode", 400)) for n in sorted(names)}
 
 
 def resolve(provider: str, status: int | None, error_type: str | None) -> tuple[int, str | None]:
     """The (status, error type) a fault means for a provider, filling in whichever one is missing."""
     if provider == "bedrock-runtime":
         if error_type is None:
-            error_type = _BEDROCK_BY_STATUS.get(status or 500, "InternalServerException")
+            error_type = bedrock_provider.ERROR_BY_STATUS.get(status or 500, "InternalServerException")
         if status is None:
             status = bedrock_statuses().get(error_type, 500)
         return status, error_type
@@ -113,24 +64,28 @@ def resolve(provider: str, status: int | None, error_type: str | None) -> tuple[
     return status or 500, error_type
 
 
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _response(status: int, headers: dict[str, list[str]], raw: bytes) -> Response:
+    return {"status": {"code": status, "message": _reason(status)}, "headers": headers, "body": {"string": raw}}
+
+
 def _json(status: int, headers: dict[str, list[str]], body: Any) -> Response:
     raw = json.dumps(body, separators=(",", ":")).encode("utf-8")
-    headers = {**headers, "Content-Length": [str(len(raw))]}
-    return {
-        "status": {"code": status, "message": _REASONS.get(status, "")},
-        "headers": headers,
-        "body": {"string": raw},
-    }
+    return _response(status, {**headers, "Content-Length": [str(len(raw))]}, raw)
 
 
 def bedrock_error(status: int, error_type: str, message: str | None = None) -> Response:
     """A Bedrock Runtime error as the service sends it: ``x-amzn-ErrorType`` header and a ``{"message"}`` body."""
-    headers = {
-        "Content-Type": ["application/json"],
-        "x-amzn-ErrorType": [f"{error_type}:http://internal.amazon.com/coral/com.amazon.bedrock/"],
-        "x-amzn-RequestId": [str(uuid.uuid4())],
-    }
-    return _json(status, headers, {"message": message or BEDROCK_MESSAGES.get(error_type, error_type)})
+    headers = {k: [v] for k, v in bedrock_provider.error_headers(error_type).items()}
+    headers["x-amzn-RequestId"] = [str(uuid.uuid4())]
+    raw = bedrock_provider.error_body(error_type, message)
+    return _response(status, {**headers, "Content-Length": [str(len(raw))]}, raw)
 
 
 def openai_error(
@@ -180,11 +135,7 @@ def s3_error(status: int, code: str, message: str | None = None) -> Response:
         "x-amz-request-id": [request_id],
         "Content-Length": [str(len(xml))],
     }
-    return {
-        "status": {"code": status, "message": _REASONS.get(status, "")},
-        "headers": headers,
-        "body": {"string": xml},
-    }
+    return _response(status, headers, xml)
 
 
 def built_in(
@@ -276,7 +227,7 @@ def from_recorded(ex: Exchange, retry_after: float | None) -> Response:
         headers.update(retry_headers(retry_after))
     headers["Content-Length"] = [str(len(raw))]
     return {
-        "status": {"code": ex.response.status, "message": ex.response.reason or _REASONS.get(ex.response.status, "")},
+        "status": {"code": ex.response.status, "message": ex.response.reason or _reason(ex.response.status)},
         "headers": headers,
         "body": {"string": raw},
     }

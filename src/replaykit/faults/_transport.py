@@ -14,6 +14,7 @@ from typing import Any
 
 from replaykit.cassette import bodies
 from replaykit.exchange import Body, Exchange, content_type_of, header_value
+from replaykit.providers import bedrock as bedrock_provider
 
 TRANSPORT_KINDS = ("connect", "disconnect", "read_timeout")
 
@@ -111,17 +112,16 @@ def broken_stream(ex: Exchange, after: int, error_type: str | None, message: str
     if body.kind == "eventstream":
         kept = [ev for ev in body.value[:after]]
         name = error_type or "modelStreamErrorException"
-        from replaykit.faults._shapes import BEDROCK_STREAM_MESSAGES
-
-        payload: dict[str, Any] = {"message": message or BEDROCK_STREAM_MESSAGES.get(name, name)}
+        extra: dict[str, Any] = {}
         if name == "modelStreamErrorException":
-            payload.update(originalStatusCode=500, originalMessage="Internal server error")
+            extra = {"originalStatusCode": 500, "originalMessage": "Internal server error"}
+        headers, payload = bedrock_provider.stream_exception(name, message, **extra)
         kept.append(
             {
                 "event": name,
                 "event_header": ":exception-type",
                 "type": "exception",
-                "headers": {":content-type": "application/json"},
+                "headers": {":content-type": headers[":content-type"]},
                 "json": payload,
             }
         )

@@ -97,8 +97,14 @@ def _required(op: Any, location: str) -> frozenset[str]:
 
 
 @cache
+def service_model(service: str) -> Any:
+    """botocore's service model (loaded once per process)."""
+    return botocore.session.get_session().get_service_model(service)
+
+
+@cache
 def _routes(service: str) -> tuple[_Route, ...]:
-    model = botocore.session.get_session().get_service_model(service)
+    model = service_model(service)
     routes = []
     for name in model.operation_names:
         op = model.operation_model(name)

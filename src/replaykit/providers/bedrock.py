@@ -1,9 +1,16 @@
-"""Bedrock Runtime: hosts, operations, volatile request fields, and usage as Bedrock reports it."""
+"""Bedrock Runtime: hosts, operations, volatile request fields, usage, and errors as Bedrock sends them.
+
+The sandbox (``replaykit.sandbox.bedrock``) and fault injection (``replaykit.faults``) both answer with the error
+messages, statuses and wire shapes defined here.
+"""
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from replaykit.providers import aws
 
@@ -14,9 +21,93 @@ HOST_RE = re.compile(r"^bedrock-runtime(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com$
 VOLATILE_REQUEST_FIELDS: tuple[str, ...] = ("requestMetadata",)
 
 
+# the message Bedrock sends with each modeled exception (when a caller names only the exception)
+ERROR_MESSAGES = {
+    "AccessDeniedException": "You don't have access to the model with the specified model ID.",
+    "ConflictException": "The request could not be completed due to a conflict.",
+    "InternalServerException": "The system encountered an unexpected error during processing. Try your request again.",
+    "ModelErrorException": "The model returned an error while processing the request.",
+    "ModelNotReadyException": "Model is not ready to serve inference requests. The AWS SDK will automatically retry "
+    "the operation up to 5 times.",
+    "ModelStreamErrorException": "The model stream returned an error.",
+    "ModelTimeoutException": "Model has timed out in processing the request. Try your request again.",
+    "ResourceNotFoundException": "Could not resolve the foundation model from the provided model identifier.",
+    "ServiceQuotaExceededException": "Your request exceeds the service quota for your account. You can view your "
+    "quotas at Viewing service quotas. You can resubmit your request later.",
+    "ServiceUnavailableException": "Bedrock is unable to process your request.",
+    "ThrottlingException": "Too many requests, please wait before trying again.",
+    "ValidationException": "The provided request is not valid.",
+}
+# the message of each exception event inside a ConverseStream / InvokeModelWithResponseStream stream
+STREAM_EXCEPTION_MESSAGES = {
+    "internalServerException": "The system encountered an unexpected error during processing.",
+    "modelStreamErrorException": "The model stream was interrupted by an internal error.",
+    "modelTimeoutException": "Model has timed out in processing the request.",
+    "serviceUnavailableException": "Bedrock is unable to process your request.",
+    "throttlingException": "Too many tokens, please wait before trying again.",
+    "validationException": "The stream failed validation.",
+}
+# status -> the exception Bedrock sends with it (the default when only a status is named)
+ERROR_BY_STATUS = {
+    400: "ValidationException",
+    403: "AccessDeniedException",
+    404: "ResourceNotFoundException",
+    408: "ModelTimeoutException",
+    424: "ModelErrorException",
+    429: "ThrottlingException",
+    500: "InternalServerException",
+    503: "ServiceUnavailableException",
+}
+_ERROR_NAMESPACE = "http://internal.amazon.com/coral/com.amazon.bedrock/"
+
+
+@functools.cache
+def error_statuses() -> dict[str, int]:
+    """Modeled exception name -> HTTP status, from botocore's service model."""
+    model = aws.service_model(SERVICE)
+    names = {e.name for op in model.operation_names for e in model.operation_model(op).error_shapes}
+    return {n: int(model.shape_for(n).metadata.get("error", {}).get("httpStatusCode", 400)) for n in sorted(names)}
+
+
+@functools.cache
+def stream_exception_types() -> tuple[str, ...]:
+    """``:exception-type`` names botocore models inside the Converse and InvokeModel event streams."""
+    model = aws.service_model(SERVICE)
+    names: set[str] = set()
+    for shape in ("ConverseStreamOutput", "ResponseStream"):
+        names |= {k for k, v in model.shape_for(shape).members.items() if v.metadata.get("exception")}
+    return tuple(sorted(names))
+
+
+def error_headers(error_type: str) -> dict[str, str]:
+    """The headers that make an error response Bedrock's (botocore reads the type from ``x-amzn-ErrorType``)."""
+    return {"Content-Type": "application/json", "x-amzn-ErrorType": f"{error_type}:{_ERROR_NAMESPACE}"}
+
+
+def error_body(error_type: str, message: str | None = None, **extra: Any) -> bytes:
+    """The ``{"message": ...}`` body of a Bedrock error."""
+    body = {"message": message or ERROR_MESSAGES.get(error_type, error_type), **extra}
+    return json.dumps(body, separators=(",", ":")).encode("utf-8")
+
+
+def stream_exception(name: str, message: str | None = None, **extra: Any) -> tuple[dict[str, str], dict[str, Any]]:
+    """(event-stream headers, JSON payload) of an exception event inside a Bedrock stream."""
+    headers = {":exception-type": name, ":content-type": "application/json", ":message-type": "exception"}
+    return headers, {"message": message or STREAM_EXCEPTION_MESSAGES.get(name, name), **extra}
+
+
 def canonical_host(region: str) -> str:
     """The real endpoint host for a region."""
     return f"bedrock-runtime.{region}.amazonaws.com"
+
+
+def model_id(uri: str) -> str | None:
+    """The model id (or ARN) a Bedrock Runtime request addresses: the ``/model/<id>/...`` path segment."""
+    # split the quoted path: an ARN model id carries '/' as %2F
+    parts = urlsplit(uri).path.split("/")
+    if len(parts) >= 3 and parts[1] == "model":
+        return unquote(parts[2])
+    return None
 
 
 def operation(method: str, path: str, query: str) -> str:

@@ -78,16 +78,16 @@ def _scalar_problems(value: Any, shape: Any, path: str) -> list[str]:
 
 def bedrock_output_problems(operation: str, body: Any) -> list[str]:
     """Problems of a non-streaming bedrock-runtime JSON response body against the operation's output shape."""
-    from replaykit.sandbox.bedrock.models import service_model
+    from replaykit.providers.aws import service_model
 
-    return botocore_problems(body, service_model().operation_model(operation).output_shape)
+    return botocore_problems(body, service_model("bedrock-runtime").operation_model(operation).output_shape)
 
 
 def bedrock_event_problems(operation: str, event_type: str, payload: Any, message_type: str = "event") -> list[str]:
     """Problems of one event stream message payload against the operation's event (or exception) shape."""
-    from replaykit.sandbox.bedrock.models import service_model
+    from replaykit.providers.aws import service_model
 
-    output = service_model().operation_model(operation).output_shape
+    output = service_model("bedrock-runtime").operation_model(operation).output_shape
     stream = next((m for m in output.members.values() if m.serialization.get("eventstream")), None)
     if stream is None:
         return [f"{operation} has no event stream"]

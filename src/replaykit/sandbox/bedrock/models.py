@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import functools
 import json
 import re
 import secrets
@@ -12,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
+from replaykit.providers import bedrock as bedrock_provider
 from replaykit.sandbox import _text
 
 INVALID_MODEL = "The provided model identifier is invalid."
@@ -42,49 +42,10 @@ _PROVIDERS = (
 _GEOS = ("us", "eu", "apac", "us-gov", "global", "jp", "au", "ca")
 _ARN_RE = re.compile(r"^arn:aws(?:-[a-z]+)*:bedrock:[a-z0-9-]*:\d{0,12}:([a-z-]+(?:/[a-z-]+)?)/(.+)$")
 
-_DEFAULT_MESSAGES = {
-    "AccessDeniedException": "You don't have access to the model with the specified model ID.",
-    "ConflictException": "The request could not be completed due to a conflict.",
-    "InternalServerException": "The system encountered an unexpected error during processing. Try your request again.",
-    "ModelErrorException": "The model returned an error while processing the request.",
-    "ModelNotReadyException": "Model is not ready to serve inference requests. The AWS SDK will automatically retry "
-    "the operation up to 5 times.",
-    "ModelStreamErrorException": "The model stream returned an error.",
-    "ModelTimeoutException": "Model has timed out in processing the request. Try your request again.",
-    "ResourceNotFoundException": "This model version has reached the end of its life. Please refer to the AWS "
-    "documentation for more details.",
-    "ServiceQuotaExceededException": "Your request exceeds the service quota for your account. You can view your "
-    "quotas at Viewing service quotas. You can resubmit your request later.",
-    "ServiceUnavailableException": "Bedrock is unable to process your request.",
-    "ThrottlingException": "Too many requests, please wait before trying again.",
-    "ValidationException": "The request failed validation (sandbox trigger).",
-}
 
-
-@functools.lru_cache(maxsize=1)
-def service_model() -> Any:
-    """botocore's bedrock-runtime service model (loaded once)."""
-    import botocore.session
-
-    return botocore.session.get_session().get_service_model("bedrock-runtime")
-
-
-@functools.lru_cache(maxsize=1)
-def error_statuses() -> dict[str, int]:
-    """Modeled exception name -> HTTP status, from botocore's shapes."""
-    sm = service_model()
-    names = {e.name for op in sm.operation_names for e in sm.operation_model(op).error_shapes}
-    return {n: int(sm.shape_for(n).metadata["error"]["httpStatusCode"]) for n in sorted(names)}
-
-
-@functools.lru_cache(maxsize=1)
-def stream_exception_types() -> tuple[str, ...]:
-    """``:exception-type`` names botocore models inside the Converse and InvokeModel event streams."""
-    sm = service_model()
-    names: set[str] = set()
-    for shape in ("ConverseStreamOutput", "ResponseStream"):
-        names |= {k for k, v in sm.shape_for(shape).members.items() if v.metadata.get("exception")}
-    return tuple(sorted(names))
+# provider knowledge (messages, statuses, stream exceptions) is replaykit.providers.bedrock's
+error_statuses = bedrock_provider.error_statuses
+stream_exception_types = bedrock_provider.stream_exception_types
 
 
 class BedrockError(Exception):
@@ -92,7 +53,7 @@ class BedrockError(Exception):
 
     def __init__(self, code: str, message: str | None = None, **extra: Any) -> None:
         self.code = code
-        self.message = message or _DEFAULT_MESSAGES.get(code, code)
+        self.message = message or bedrock_provider.ERROR_MESSAGES.get(code, code)
         self.status = error_statuses().get(code, 400)
         self.extra = extra
         super().__init__(f"{code}: {self.message}")

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from replaykit.codecs import eventstream
+from replaykit.providers import bedrock as bedrock_provider
 from replaykit.sandbox import _text
 from replaykit.sandbox._http import ERROR_HEADER, Reply, Request, http_date
 from replaykit.sandbox.bedrock import models, native
@@ -30,10 +31,9 @@ def _base_headers(content_type: str = "application/json") -> list[tuple[str, str
 
 def error_reply(err: BedrockError) -> Reply:
     """An error exactly as Bedrock sends it: status, ``x-amzn-ErrorType`` and a ``{"message"}`` body."""
-    headers = _base_headers()
-    headers.append(("x-amzn-ErrorType", f"{err.code}:http://internal.amazon.com/coral/com.amazon.bedrock/"))
-    body = {"message": err.message, **err.extra}
-    return Reply(err.status, headers, json.dumps(body, separators=(",", ":")).encode())
+    headers = [h for h in _base_headers() if h[0] != "Content-Type"]
+    headers += list(bedrock_provider.error_headers(err.code).items())
+    return Reply(err.status, headers, bedrock_provider.error_body(err.code, err.message, **err.extra))
 
 
 def _json_reply(body: Any, extra: list[tuple[str, str]] | None = None) -> Reply:
@@ -141,17 +141,8 @@ def _event(name: str, payload: dict[str, Any], seed: int, index: int) -> eventst
 
 
 def _exception(name: str) -> eventstream.Message:
-    message = {
-        "throttlingException": "Too many tokens, please wait before trying again.",
-        "modelStreamErrorException": "The model stream was interrupted by an internal error.",
-        "validationException": "The stream failed validation.",
-        "serviceUnavailableException": "Bedrock is unable to process your request.",
-        "modelTimeoutException": "Model has timed out in processing the request.",
-        "internalServerException": "The system encountered an unexpected error during processing.",
-    }
-    body = json.dumps({"message": message.get(name, name)}, separators=(",", ":")).encode()
-    headers = {":exception-type": name, ":content-type": "application/json", ":message-type": "exception"}
-    return eventstream.Message(headers, body)
+    headers, payload = bedrock_provider.stream_exception(name)
+    return eventstream.Message(headers, json.dumps(payload, separators=(",", ":")).encode())
 
 
 def _stream_reply(messages: list[eventstream.Message], extra: list[tuple[str, str]] | None = None) -> Reply:
