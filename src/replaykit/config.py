@@ -18,16 +18,6 @@ CONTRACT_MODES = ("check", "update", "off")
 
 
 @dataclass(frozen=True)
-class Models:
-    """Default model ids the fixtures and the contract suite use."""
-
-    bedrock: str = "anthropic.claude-3-haiku-20240307-v1:0"
-    bedrock_alt: str = "amazon.nova-micro-v1:0"
-    openai: str = "gpt-4o-mini"
-    embedding: str = "text-embedding-3-small"
-
-
-@dataclass(frozen=True)
 class Config:
     """Everything replaykit needs to know about a project."""
 
@@ -39,7 +29,6 @@ class Config:
     sandbox_profile: str = "default"
     contracts: str | None = None  # None: check when contracts exist
     cost_limit: float | None = None
-    models: Models = field(default_factory=Models)
     sanitize: dict[str, Any] = field(default_factory=dict)
     volatile_fields: tuple[str, ...] = ()
     drift: dict[str, Any] = field(default_factory=dict)
@@ -91,7 +80,6 @@ def load_config(start: Path | None = None) -> Config:
         "sandbox_profile",
         "contracts",
         "cost_limit",
-        "models",
         "sanitize",
         "volatile_fields",
         "drift",
@@ -104,7 +92,6 @@ def load_config(start: Path | None = None) -> Config:
             f"known keys are: {', '.join(sorted(known))}"
         )
     env = os.environ
-    models = Models(**{k: v for k, v in table.get("models", {}).items() if k in Models.__dataclass_fields__})
     cfg = Config(
         root=root,
         cassette_dir=root / env.get("REPLAYKIT_CASSETTE_DIR", table.get("cassette_dir", "cassettes")),
@@ -114,7 +101,6 @@ def load_config(start: Path | None = None) -> Config:
         sandbox_profile=env.get("REPLAYKIT_SANDBOX_PROFILE", table.get("sandbox_profile", "default")),
         contracts=env.get("REPLAYKIT_CONTRACTS", table.get("contracts")),
         cost_limit=float(table["cost_limit"]) if "cost_limit" in table else None,
-        models=models,
         sanitize=dict(table.get("sanitize", {})),
         volatile_fields=tuple(table.get("volatile_fields", ())),
         drift=dict(table.get("drift", {})),

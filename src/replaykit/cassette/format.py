@@ -5,7 +5,6 @@ Writing is atomic (temp file, fsync, rename) so a crash leaves the old cassette 
 
 from __future__ import annotations
 
-import base64
 import gzip
 import json
 import os
@@ -334,8 +333,3 @@ def load_exchanges(path: str | Path) -> list[Exchange]:
     doc = read_document(path)
     with cache.paused_gc():
         return document_exchanges(doc, path)
-
-
-def b64(data: bytes) -> str:
-    """Base64 text of bytes (helper for binary bodies)."""
-    return base64.b64encode(data).decode("ascii")

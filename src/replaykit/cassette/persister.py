@@ -255,16 +255,14 @@ def merge_exchanges(ours: list[Exchange], theirs: list[Exchange]) -> list[Exchan
 
 def check_secrets(doc: dict[str, Any], path: Path) -> None:
     """Refuse to write a document in which the scanner still finds a secret."""
-    try:
-        from replaykit.scrub.scanner import scan_cassette_data
-    except ImportError:  # scanner not installed in this build: sanitization still ran
-        return
+    from replaykit.scrub.scanner import scan_cassette_data  # never optional: the secret gate cannot fail open
+
     findings = scan_cassette_data(doc, file=str(path))
     if findings:
         where = "; ".join(f"{f.location} ({f.rule}, {f.preview})" for f in findings[:5])
         raise SecretFoundError(
             f"refused to write {path}: {len(findings)} secret(s) survived sanitization at {where}. "
-            "Add a rule under [tool.replaykit.scrub.sanitize] or allow-list a placeholder.",
+            "Add a rule under [tool.replaykit.sanitize] or allow-list a placeholder.",
             path=str(path),
             findings=findings,
         )

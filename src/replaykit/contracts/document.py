@@ -41,12 +41,6 @@ def contract_path(contracts_dir: Path, operation: str) -> Path:
     return Path(contracts_dir) / provider / f"{name}.json"
 
 
-def operation_of(contracts_dir: Path, path: Path) -> str:
-    """The operation a contract file describes, from its place under the contracts directory."""
-    rel = Path(path).relative_to(contracts_dir)
-    return f"{rel.parts[0]}.{rel.stem}"
-
-
 def dump_contract(doc: dict[str, Any]) -> str:
     """The stable text of a contract: sorted keys, two-space indent, trailing newline."""
     return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from replaykit.errors import ConfigError
+
 BREAKING = "breaking"
 ADDITIVE = "additive"
 VALUE = "value"
@@ -69,11 +71,11 @@ CHECKS: dict[str, Check] = {c.id: c for c in _CATALOGUE}
 
 
 def normalize_severity(value: str) -> str:
-    """Map a user-written severity (``value-only``, ``ignore``...) to its canonical name; ValueError if unknown."""
+    """Map a user-written severity (``value-only``, ``ignore``...) to its canonical name; ConfigError if unknown."""
     v = str(value).strip().lower()
     v = _ALIASES.get(v, v)
     if v not in (*SEVERITIES, OFF):
-        raise ValueError(f"unknown severity {value!r} (use breaking, additive, value or off)")
+        raise ConfigError(f"unknown severity {value!r} (use breaking, additive, value or off)")
     return v
 
 

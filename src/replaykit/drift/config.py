@@ -190,7 +190,7 @@ def load_allowlist(path: Path) -> list[AllowEntry]:
 def _severity(value: Any, where: str) -> str:
     try:
         return normalize_severity(str(value))
-    except ValueError as exc:
+    except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from exc
 
 

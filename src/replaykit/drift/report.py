@@ -14,6 +14,7 @@ from replaykit.drift.checks import ADDITIVE, BREAKING, CHECKS, SEVERITY_RANK, VA
 from replaykit.drift.model import CASSETTE_LEVEL, SCHEMA_VERSION, DriftReport, FindingGroup, location
 from replaykit.drift.rules import display
 from replaykit.drift.text import render_markdown
+from replaykit.errors import ConfigError
 
 FORMATS = ("markdown", "json", "junit", "github")
 
@@ -28,7 +29,7 @@ def render(report: DriftReport, fmt: str, *, fail_on: str = BREAKING) -> str:
         return render_junit(report, fail_on=fail_on)
     if fmt == "github":
         return render_github(report, fail_on=fail_on)
-    raise ValueError(f"unknown format {fmt!r}")
+    raise ConfigError(f"unknown drift report format {fmt!r}; formats are: {', '.join(FORMATS)}")
 
 
 def group_json(g: FindingGroup) -> dict[str, Any]:

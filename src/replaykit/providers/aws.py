@@ -10,27 +10,6 @@ from urllib.parse import parse_qsl
 
 import botocore.session
 
-# SigV4 and SDK telemetry: differ on every call, never part of what a request *means*.
-VOLATILE_HEADERS = frozenset(
-    h.lower()
-    for h in (
-        "Authorization",
-        "X-Amz-Date",
-        "X-Amz-Security-Token",
-        "X-Amz-Content-SHA256",
-        "amz-sdk-invocation-id",
-        "amz-sdk-request",
-        "User-Agent",
-        "X-Amz-User-Agent",
-        "x-amzn-trace-id",
-        "Expect",
-        "Content-Length",
-        "Transfer-Encoding",
-        "Content-MD5",
-        "X-Amz-Decoded-Content-Length",
-        "X-Amz-Trailer",
-    )
-)
 # presigned URL and SigV2 query auth parameters
 VOLATILE_QUERY = frozenset(
     q.lower()

@@ -6,22 +6,6 @@ import re
 from typing import Any
 
 HOST = "api.openai.com"
-VOLATILE_HEADERS = frozenset(
-    h.lower()
-    for h in (
-        "Authorization",
-        "User-Agent",
-        "OpenAI-Organization",
-        "OpenAI-Project",
-        "Content-Length",
-        "x-stainless-retry-count",
-        "x-stainless-read-timeout",
-        "x-stainless-async",
-        "x-stainless-raw-response",
-        "Idempotency-Key",
-        "Cookie",
-    )
-)
 VOLATILE_REQUEST_FIELDS: tuple[str, ...] = ("user", "metadata", "safety_identifier", "prompt_cache_key")
 
 _ID_SEGMENT = re.compile(r"^(?:[a-z]+[-_][A-Za-z0-9_-]{6,}|[A-Za-z0-9_-]{20,})$")

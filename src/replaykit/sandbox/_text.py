@@ -74,24 +74,9 @@ def seed_of(*parts: Any) -> int:
     return int.from_bytes(hashlib.sha256(raw).digest()[:8], "big")
 
 
-def tokenize(text: str) -> list[str]:
-    """Word-ish tokens: runs of word characters and single punctuation marks."""
-    return _TOKEN_RE.findall(text)
-
-
 def count_tokens(text: str) -> int:
     """Token count used for every usage figure the sandbox reports."""
     return len(_TOKEN_RE.findall(text))
-
-
-def detokenize(tokens: list[str]) -> str:
-    """Join tokens back into text, with no space before closing punctuation."""
-    out = ""
-    for tok in tokens:
-        if out and not (tok in _NO_SPACE_BEFORE or out.endswith(("(", "\n"))):
-            out += " "
-        out += tok
-    return out
 
 
 def truncate(text: str, max_tokens: int | None) -> tuple[str, bool]:

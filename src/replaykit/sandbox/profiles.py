@@ -277,11 +277,3 @@ DEFAULT = Profile(
 )
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (DEFAULT, LEGACY_2024, NEXT_2027)}
-
-
-def get_profile(name: str) -> Profile:
-    """The profile called ``name``; raises KeyError listing the valid names."""
-    try:
-        return PROFILES[name]
-    except KeyError:
-        raise KeyError(f"unknown profile {name!r} (choose from: {', '.join(PROFILES)})") from None

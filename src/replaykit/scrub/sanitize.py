@@ -120,7 +120,7 @@ def _replacement(rule_id: str, secret: str) -> str:
 
 @dataclass
 class Rules:
-    """User scrub rules from ``[tool.replaykit.scrub.sanitize]``: added to the built-in provider rules."""
+    """User scrub rules from ``[tool.replaykit.sanitize]``: added to the built-in provider rules."""
 
     headers: frozenset[str] = frozenset()
     query: frozenset[str] = frozenset()
