@@ -158,6 +158,7 @@ def project(tmp_path):
     shutil.copy(CASES / "field_removed" / "old.yaml", root / "cassettes" / "test_a.yaml")
     shutil.copy(CASES / "noise" / "old.yaml", root / "cassettes" / "test_b.yaml")
     (root / "tests" / "contract" / "test_stub.py").write_text(STUB_TEST)
+    (root / "pyproject.toml").write_text('[tool.replaykit]\nrerecord_tests = ["tests/contract"]\n')
     (tmp_path / "tmp").mkdir()
     return root
 
@@ -183,7 +184,8 @@ def _run(project: Path, *args: str, **env: str) -> subprocess.CompletedProcess[s
 
 def test_rerecord_help():
     proc = subprocess.run(["bash", str(SCRIPT), "--help"], capture_output=True, text=True, timeout=30)
-    assert proc.returncode == 0 and proc.stdout.startswith("usage: scripts/rerecord.sh")
+    assert proc.returncode == 0 and proc.stdout.startswith("usage: replaykit rerecord")
+    assert "--accept" in proc.stdout and "PYTEST-ARGS" in proc.stdout
 
 
 def test_rerecord_reports_drift_and_leaves_committed_cassettes_alone(project):

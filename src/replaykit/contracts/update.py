@@ -13,8 +13,10 @@ from typing import Any
 
 from replaykit.contracts.bodies import body_value, is_media_type, is_stream, is_xml, iter_events
 from replaykit.contracts.document import FORMAT, SCHEMA_URI, contract_path, dump_contract, load_contract, write_contract
-from replaykit.contracts.infer import infer_schema, merge_schema
+from replaykit.contracts.infer import infer_schema, merge_schema, requiring
 from replaykit.exchange import Exchange, content_type_of
+
+DEFAULT_MIN_SAMPLES = 3
 
 
 def infer_contract(
@@ -118,8 +120,19 @@ def merge_contract(existing: dict[str, Any], inferred: dict[str, Any]) -> dict[s
     return out
 
 
-def update_contracts(exchanges: Iterable[Exchange], contracts_dir: Path, *, official: bool = True) -> list[Path]:
-    """Infer contracts from exchanges and merge them into ``contracts_dir``; returns the files that changed."""
+def update_contracts(
+    exchanges: Iterable[Exchange],
+    contracts_dir: Path,
+    *,
+    official: bool = True,
+    min_samples: int = DEFAULT_MIN_SAMPLES,
+) -> list[Path]:
+    """Infer contracts from exchanges and merge them into ``contracts_dir``; returns the files that changed.
+
+    A key becomes required only after ``min_samples`` samples (or when the official shape requires it). A file
+    whose schemas did not change is not rewritten, even when the sample count did: an accepted re-record of the
+    same traffic leaves the contracts alone.
+    """
     by_op: dict[str, list[Exchange]] = defaultdict(list)
     for ex in exchanges:
         if ex.provider != "http":  # arbitrary hosts share http.<METHOD>: one contract would mix unrelated APIs
@@ -131,16 +144,26 @@ def update_contracts(exchanges: Iterable[Exchange], contracts_dir: Path, *, offi
             from replaykit.contracts.official import has_official, official_schema
 
             anchor = official_schema(operation) if has_official(operation) else None
-        inferred = infer_contract(operation, exs, official=anchor)
+        with requiring(min_samples):
+            inferred = infer_contract(operation, exs, official=anchor)
         path = contract_path(Path(contracts_dir), operation)
         if path.exists():
             from replaykit.contracts.validate import CompiledContract
 
             existing = load_contract(path)
             CompiledContract(existing, str(path), operation)  # a broken schema is reported, not merged into
-            doc = merge_contract(existing, inferred)
+            seen = int((existing.get("x-replaykit") or {}).get("samples") or 0)
+            with requiring(min_samples, grow=seen < min_samples):
+                doc = merge_contract(existing, inferred)
+            if _without_samples(doc) == _without_samples(existing):
+                continue  # same schemas: a new sample count alone is not worth a diff
         else:
             doc = inferred
         if write_contract(path, dump_contract(doc)):
             changed.append(path)
     return changed
+
+
+def _without_samples(doc: dict[str, Any]) -> dict[str, Any]:
+    meta = {k: v for k, v in (doc.get("x-replaykit") or {}).items() if k != "samples"}
+    return {**doc, "x-replaykit": meta}
