@@ -136,7 +136,7 @@ def _paths(value: Any, source: Path | None, key: str) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v for v in value):
-        raise ConfigError(f"{source}: [tool.replaykit] {key} must be a list of paths, e.g. [\"tests/contract\"]")
+        raise ConfigError(f'{source}: [tool.replaykit] {key} must be a list of paths, e.g. ["tests/contract"]')
     return tuple(value)
 
 

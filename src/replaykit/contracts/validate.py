@@ -295,7 +295,6 @@ class CompiledContract:
                 severity,
             )
 
-
     def _closed(self, schema: Any, path: str) -> bool:
         if isinstance(schema, dict) and schema.get(CLOSED):
             return True

@@ -112,7 +112,9 @@ def missing_credentials(cassette_dir: Path, env: dict[str, str] | None = None) -
             if not env.get("AWS_SECRET_ACCESS_KEY"):
                 missing.append("AWS_SECRET_ACCESS_KEY (AWS_ACCESS_KEY_ID is set without it)")
         elif not _other_aws_source(env):
-            missing.append("AWS credentials for Bedrock/S3: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE")
+            missing.append(
+                "AWS credentials for Bedrock/S3: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE"
+            )
     if need_openai and not env.get("OPENAI_API_KEY"):
         missing.append("OPENAI_API_KEY for OpenAI")
     return missing
@@ -134,7 +136,9 @@ def _other_aws_source(env: dict[str, str]) -> bool:
         return False
 
 
-def rerecord(options: RerecordOptions, *, start: Path | None = None, echo: Callable[[str], None] = print) -> RerecordResult:
+def rerecord(
+    options: RerecordOptions, *, start: Path | None = None, echo: Callable[[str], None] = print
+) -> RerecordResult:
     """Re-record the suite of the project around ``start`` (default: the working directory); see the module doc."""
     options.validate()
     pyproject = find_pyproject(start)
@@ -308,8 +312,11 @@ def _print_summary(result: RerecordResult, options: RerecordOptions, profile: st
     echo(f"contracts: {result.contracts_status}")
     lines = result.reports["text"].read_text(encoding="utf-8").splitlines()
     if len(lines) > _MAX_SHOWN_LINES:
-        lines = [*lines[: _MAX_SHOWN_LINES - 4], f"  … {len(lines) - _MAX_SHOWN_LINES + 3} more lines in "
-                 f"{result.reports['text']}", lines[-1]]
+        lines = [
+            *lines[: _MAX_SHOWN_LINES - 4],
+            f"  … {len(lines) - _MAX_SHOWN_LINES + 3} more lines in {result.reports['text']}",
+            lines[-1],
+        ]
     for line in lines:
         echo(line)
     echo("reports:   " + " ".join(str(result.reports[f]) for f in ("markdown", "json", "junit", "text")))
