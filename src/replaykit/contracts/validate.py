@@ -402,6 +402,18 @@ class ContractStore:
                 )
         return self._compiled[operation]
 
+    def learn(self, operation: str, exchanges: list[Exchange], *, min_samples: int = 3) -> None:
+        """Widen the in-memory contract of an operation with exchanges recorded this session (files untouched)."""
+        current = self.get(operation)
+        if current is None or not exchanges:
+            return  # no contract to widen: recordings of an uncontracted operation are not checked either
+        from replaykit.contracts.infer import requiring
+        from replaykit.contracts.update import infer_contract, merge_contract
+
+        with requiring(min_samples):
+            doc = merge_contract(current.doc, infer_contract(operation, exchanges))
+        self._compiled[operation] = CompiledContract(doc, current.source, operation, closed=self._closed)
+
     def document(self, operation: str) -> dict[str, Any] | None:
         """The contract document of an operation (do not mutate), or None."""
         compiled = self.get(operation)

@@ -87,7 +87,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if workeroutput is None and setup is not None:
         # not an xdist worker: cassettes are all saved by now (workers finished first)
         gate = session.config.stash.get(GATE, None) or (
-            ContractGate(setup.config.contracts_dir, setup.config.contracts)
+            ContractGate(setup.config.contracts_dir, setup.config.contracts, setup.config.contract_min_samples)
             if setup.config.contracts == "update"
             else None
         )

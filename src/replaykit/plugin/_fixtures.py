@@ -78,7 +78,8 @@ def _replaykit_guard(request: pytest.FixtureRequest) -> Iterator[None]:
         touched = [i for i in range(len(cassette.data)) if cassette.play_counts[i] or i >= cassette._loaded_count]
         if touched:
             gate = contract_gate(request.config)
-            problems.extend(gate.check(str(cassette._path), exchanges_of(cassette, touched)))
+            recorded = frozenset(i for i in touched if i >= cassette._loaded_count)
+            problems.extend(gate.check(str(cassette._path), exchanges_of(cassette, touched), recorded))
     if attempts:
         problems.append("replay mode blocked real network connections to: " + ", ".join(sorted(set(attempts))))
     if problems:

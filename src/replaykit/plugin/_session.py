@@ -58,10 +58,11 @@ def sandbox_for(config: pytest.Config) -> Any:
 class ContractGate:
     """Validates each replayed or recorded exchange once per session against its operation's contract."""
 
-    def __init__(self, contracts_dir: Any, mode: str | None) -> None:
+    def __init__(self, contracts_dir: Any, mode: str | None, min_samples: int = 3) -> None:
         from pathlib import Path
 
         self.dir = Path(contracts_dir)
+        self.min_samples = min_samples
         # default: check when the project has contracts; "update" re-infers them at session end
         self.mode = mode or ("check" if self.dir.is_dir() and any(self.dir.rglob("*.json")) else "off")
         self._store: Any = None
@@ -76,8 +77,12 @@ class ContractGate:
             self._store = ContractStore(self.dir)
         return self._store
 
-    def check(self, cassette_path: str, exchanges: list[Any]) -> list[str]:
-        """Violations (as messages) of exchanges not validated yet in this session."""
+    def check(self, cassette_path: str, exchanges: list[Any], recorded: Any = frozenset()) -> list[str]:
+        """Violations (as messages) of exchanges not validated yet in this session.
+
+        Exchanges recorded in this session (indices in ``recorded``) are new evidence, not failures: they widen the
+        in-memory contracts, as ``--replaykit-contracts=update`` would, and drift judges them (``rerecord``).
+        """
         if self.mode == "off":
             return []
         fresh = []
@@ -90,8 +95,14 @@ class ContractGate:
             return []  # contracts are re-inferred at session end, from the written cassettes
         problems = []
         store = self.store()
+        learned: dict[str, list[Any]] = {}
         for ex in fresh:
-            if not store.exists(ex.operation):
+            if ex.index in recorded:
+                learned.setdefault(ex.operation, []).append(ex)
+        for operation, new in learned.items():
+            store.learn(operation, new, min_samples=self.min_samples)
+        for ex in fresh:
+            if ex.index in recorded or not store.exists(ex.operation):
                 continue
             self.checked += 1
             problems.extend(
@@ -113,7 +124,7 @@ class ContractGate:
         from replaykit.contracts.infer import update_contracts
 
         exchanges = [ex for path in iter_cassettes(cassette_dir) for ex in load_exchanges(path)]
-        return update_contracts(exchanges, self.dir)
+        return update_contracts(exchanges, self.dir, min_samples=self.min_samples)
 
 
 def exchanges_of(cassette: Any, indices: Any) -> list[Any]:
@@ -137,6 +148,6 @@ def contract_gate(config: pytest.Config) -> ContractGate:
     gate = config.stash.get(GATE, None)
     if gate is None:
         cfg = setup_of(config).config
-        gate = ContractGate(cfg.contracts_dir, cfg.contracts)
+        gate = ContractGate(cfg.contracts_dir, cfg.contracts, cfg.contract_min_samples)
         config.stash[GATE] = gate
     return gate
