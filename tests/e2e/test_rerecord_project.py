@@ -140,3 +140,65 @@ def test_new_finish_reason_is_a_warning_unless_closed(tmp_path: Path) -> None:
     assert closed.returncode == 1
     errors = [v for v in json.loads(closed.stdout)["violations"] if v["severity"] == "error"]
     assert [v["path"] for v in errors] == ["$.choices[0].finish_reason"]
+
+
+STATUS_SUITE = '''
+import pytest
+
+
+def test_chat(openai_client):
+    pass
+
+
+class TestGroup:
+    @pytest.mark.parametrize("model", ["a/b"])
+    def test_param(self, model, bedrock_runtime):
+        pass
+
+
+@pytest.mark.vcr
+def test_never_recorded():
+    pass
+
+
+def test_plain():
+    pass
+'''
+
+
+def test_status_flags_orphans_missing_cassettes_and_sdk_gaps(tmp_path: Path) -> None:
+    (tmp_path / "tmp").mkdir()
+    root = tmp_path / "proj"
+    (root / "tests").mkdir(parents=True)
+    (root / "pyproject.toml").write_text('[tool.replaykit]\ncassette_dir = "recordings"\n')
+    (root / "tests" / "test_app.py").write_text(STATUS_SUITE)
+    cassettes = root / "recordings" / "test_app"
+    cassettes.mkdir(parents=True)
+    shutil.copy(CHAT_CASSETTE, cassettes / "test_chat.yaml")
+    # pytest-recording's name for TestGroup::test_param[a/b]: class-qualified, "/" made file-safe
+    old_sdk = CHAT_CASSETTE.read_text().replace("openai: 3.", "openai: 2.")
+    (cassettes / "TestGroup.test_param[a-b].yaml").write_text(old_sdk)
+    shutil.copy(CHAT_CASSETTE, cassettes / "test_removed_long_ago.yaml")  # the planted orphan
+
+    proc = replaykit(root, "status", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    by_name = {c["cassette"]: c for c in report["cassettes"]}
+    assert [c for c, info in by_name.items() if info["orphan"]] == ["test_app/test_removed_long_ago.yaml"]
+    assert by_name["test_app/test_chat.yaml"]["tests"] == ["tests/test_app.py::test_chat"]
+    assert by_name["test_app/test_chat.yaml"]["operations"] == ["openai.chat.completions"]
+    assert by_name["test_app/test_chat.yaml"]["target"] == "sandbox"
+    assert by_name["test_app/test_chat.yaml"]["age_days"] > 0
+    assert by_name["test_app/TestGroup.test_param[a-b].yaml"]["version_gaps"][0].startswith("openai 2.")
+    assert report["tests_without_cassette"] == [
+        {"test": "tests/test_app.py::test_never_recorded", "expected": "test_app/test_never_recorded.yaml"}
+    ]
+    assert report["counts"]["orphans"] == 1
+
+    text = replaykit(root, "status", "--fail-on-orphans")
+    assert text.returncode == 1
+    lines = text.stdout.splitlines()
+    assert "orphan: test_app/test_removed_long_ago.yaml (no collected test uses it)" in lines
+    assert any(line.startswith("no cassette: tests/test_app.py::test_never_recorded") for line in lines)
+    assert replaykit(root, "status", "--older-than", "100000").returncode == 0
+    assert replaykit(root, "status", "--older-than", "0").returncode == 1
