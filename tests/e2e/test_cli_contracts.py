@@ -181,3 +181,16 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
         main(["contracts", "check", "--format", "xml"])
     assert exc.value.code == 2
     assert "invalid choice: 'xml'" in capsys.readouterr().err
+
+
+def test_ci_output_is_one_violation_per_line(project: Path, capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CI", "true")
+    run(capsys, "update")
+    drift(project)
+    code, out, _ = run(capsys, "check", "--no-official")
+    assert code == 1
+    lines = out.splitlines()
+    assert len(lines) == 5  # 3 errors, 1 warning, the summary
+    assert all(line.startswith("cassettes/") for line in lines[:-1])
+    assert lines[-1].startswith("FAILED: 3 error(s), 1 warning(s)")

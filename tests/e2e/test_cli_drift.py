@@ -278,3 +278,16 @@ def test_rerecord_through_the_sandbox_finds_every_profile_change(tmp_path, profi
     findings = [SimpleNamespace(**{k: g[k] for k in ("check", "operation", "where", "path")}) for g in data["findings"]]
     missing = [c for c in PROFILES[profile_name].changes if not builders.profile_change_found(c, findings)]
     assert missing == []
+
+
+def test_piped_text_is_one_finding_per_line(capsys):
+    # CI logs are not terminals: no table folded mid-word, each finding greppable on one line
+    assert main(["drift", str(CASES / "tree" / "old"), str(CASES / "tree" / "new")]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1:4] == [
+        "BREAKING cassette-removed (cassette) cassette: exists only in OLD [test_retired.yaml]",
+        "additive cassette-added (cassette) cassette: exists only in NEW [test_brand_new.yaml]",
+        "additive response-field-added bedrock-runtime.Converse response.body usage.serverToolUsage: "
+        "added (object) = {} [bedrock/test_converse.yaml#0]",
+    ]
+    assert not any(ch in "".join(lines) for ch in "│─━")

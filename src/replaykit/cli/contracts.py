@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -158,8 +159,13 @@ def print_text(report: Any) -> None:
     from rich.table import Table
 
     probe = Console()
-    # piped output (CI logs) gets a wide table rather than one folded to 80 columns
-    console = Console(width=probe.width if probe.is_terminal else 240, highlight=False)
+    if not probe.is_terminal or os.environ.get("CI"):
+        # CI logs and pipes: one violation per line, never a table folded mid-word
+        for v in report.violations:
+            print(f"{v}{' (warning)' if v.severity != 'error' else ''}")
+        print(summary(report))
+        return
+    console = Console(width=min(probe.width, 160), highlight=False)
     if report.violations:
         table = Table(show_lines=False, pad_edge=False)
         for column in ("cassette", "operation", "part", "path", "expected", "found"):

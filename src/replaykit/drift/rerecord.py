@@ -76,6 +76,7 @@ class RerecordResult:
     accepted: AcceptResult | None = None
     contracts_changed: list[Path] = field(default_factory=list)
     scratch: Path | None = None
+    fail_on: str = "breaking"
 
 
 def suite_paths(config: Config, pyproject: Path | None) -> tuple[str, ...]:
@@ -191,6 +192,7 @@ def rerecord(
             contracts_status,
             reports,
             scratch=scratch if options.keep_scratch else None,
+            fail_on=fail_on,
         )
         result.reason = _reason(report, fail_on, out)
         _print_summary(result, options, profile, echo)
@@ -310,7 +312,10 @@ def _print_summary(result: RerecordResult, options: RerecordOptions, profile: st
     echo(f"== replaykit rerecord: target={options.target} profile={profile} ==")
     echo(f"pytest:    {result.pytest_status}")
     echo(f"contracts: {result.contracts_status}")
-    lines = result.reports["text"].read_text(encoding="utf-8").splitlines()
+    from replaykit.drift.text import render_lines
+
+    # a log, not a terminal: one finding per line (drift.txt keeps the table)
+    lines = render_lines(result.report, fail_on=result.fail_on).splitlines()
     if len(lines) > _MAX_SHOWN_LINES:
         lines = [
             *lines[: _MAX_SHOWN_LINES - 4],
