@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from drift_support import b  # noqa: E402
 
-from replaykit.cassette.model import Exchange
 from replaykit.contracts import CompiledContract, infer_contract
 from replaykit.contracts.infer import requiring
 from replaykit.drift import CHECKS, DriftConfig, compare_exchanges
+from replaykit.exchange import Exchange
 
 MIN_SAMPLES = 3  # the default of [tool.replaykit] contract_min_samples: the committed side has that many samples
 

@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from replaykit.cassette.model import Exchange, content_type_of
 from replaykit.drift.compare import compare_exchanges
 from replaykit.drift.config import DriftConfig
 from replaykit.drift.pair import load_cassette
 from replaykit.drift.rules import query_matters
 from replaykit.errors import CassetteError
+from replaykit.exchange import Exchange, content_type_of
 
 _TMP_SUFFIX = ".rerecord-tmp"
 
