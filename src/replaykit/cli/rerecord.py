@@ -37,7 +37,13 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument(
         "--accept", action="store_true", help="copy changed cassettes over the committed ones and update contracts"
     )
-    p.add_argument("--out", type=Path, default=Path("drift-report"), metavar="DIR", help="report directory")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("drift-report"),
+        metavar="DIR",
+        help="report directory (default drift-report; relative to the project root)",
+    )
     p.add_argument("--fail-on", choices=FAIL_ON, default=None, help="lowest drift class that fails (default breaking)")
     p.add_argument("--max-cost", type=_usd, default=None, metavar="USD", help="cost limit of the record run")
     p.add_argument("--keep-scratch", action="store_true", help="keep the scratch directory and print its path")

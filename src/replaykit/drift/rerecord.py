@@ -19,8 +19,9 @@ from pathlib import Path
 
 from replaykit.config import TARGETS, Config, find_pyproject, load_config, pytest_testpaths
 from replaykit.drift.accept import AcceptResult, accept_cassettes
-from replaykit.drift.config import FAIL_ON, load_drift_config
+from replaykit.drift.config import FAIL_ON, DriftConfig, load_drift_config
 from replaykit.drift.model import DriftReport
+from replaykit.drift.text import render_lines, summary_line
 from replaykit.errors import ConfigError, ReplaykitError
 
 REPORT_FILES = {
@@ -194,7 +195,7 @@ def rerecord(
             scratch=scratch if options.keep_scratch else None,
             fail_on=fail_on,
         )
-        result.reason = _reason(report, fail_on, out)
+        result.reason = summary_line(report, fail_on)
         _print_summary(result, options, profile, echo)
         if options.accept:
             accepting = True
@@ -274,15 +275,13 @@ def _check_contracts(scratch: Path, contracts: Path) -> tuple[str, list[str]]:
 
 
 def _compare(
-    cassettes: Path, scratch: Path, contracts: Path, drift_config: object, fail_on: str, out: Path
+    cassettes: Path, scratch: Path, contracts: Path, drift_config: DriftConfig, fail_on: str, out: Path
 ) -> tuple[DriftReport, dict[str, Path]]:
     from replaykit.drift import compare_trees, render
 
     old = cassettes if cassettes.is_dir() else scratch.parent / "empty"
     old.mkdir(exist_ok=True)
-    config = drift_config.with_options(  # type: ignore[attr-defined]
-        contracts_dir=contracts if contracts.is_dir() else None
-    )
+    config = drift_config.with_options(contracts_dir=contracts if contracts.is_dir() else None)
     report = compare_trees(_shown(old), scratch, config=config)
     out.mkdir(parents=True, exist_ok=True)
     reports = {}
@@ -301,19 +300,11 @@ def _shown(path: Path) -> Path:
         return path
 
 
-def _reason(report: DriftReport, fail_on: str, out: Path) -> str:
-    from replaykit.drift.text import summary_line
-
-    return summary_line(report, fail_on)
-
-
 def _print_summary(result: RerecordResult, options: RerecordOptions, profile: str, echo: Callable[[str], None]) -> None:
     echo("")
     echo(f"== replaykit rerecord: target={options.target} profile={profile} ==")
     echo(f"pytest:    {result.pytest_status}")
     echo(f"contracts: {result.contracts_status}")
-    from replaykit.drift.text import render_lines
-
     # a log, not a terminal: one finding per line (drift.txt keeps the table)
     lines = render_lines(result.report, fail_on=result.fail_on).splitlines()
     if len(lines) > _MAX_SHOWN_LINES:
@@ -332,14 +323,14 @@ def _accept(
     cassettes: Path,
     contracts: Path,
     scratch: Path,
-    drift_config: object,
+    drift_config: DriftConfig,
     config: Config,
     echo: Callable[[str], None],
 ) -> None:
     from replaykit.cassette import iter_cassettes, load_exchanges
     from replaykit.contracts import update_contracts
 
-    accepted = accept_cassettes(cassettes, scratch, drift_config)  # type: ignore[arg-type]
+    accepted = accept_cassettes(cassettes, scratch, drift_config)
     result.accepted = accepted
     echo(
         f"accepted:  {len(accepted.updated)} cassette(s) updated in {cassettes.name}/, {len(accepted.kept)} kept "
