@@ -171,8 +171,8 @@ def _env(project: Path, **extra: str) -> dict[str, str]:
         TMPDIR=str(project.parent / "tmp"),
         STUB_NEW=str(CASES / "field_removed" / "new.yaml"),
         HOME=str(project.parent),
-        **extra,
     )
+    env.update(extra)
     return env
 
 
@@ -291,3 +291,26 @@ def test_piped_text_is_one_finding_per_line(capsys):
         "added (object) = {} [bedrock/test_converse.yaml#0]",
     ]
     assert not any(ch in "".join(lines) for ch in "│─━")
+
+
+def test_rerecord_accept_of_volatile_noise_leaves_git_clean(project, tmp_path):
+    # the committed cassette, and a re-recording of it where only dates, request ids and token counts changed
+    committed = REPO / "cassettes" / "test_bedrock" / "test_converse_text.yaml"
+    shutil.copy(committed, project / "cassettes" / "test_a.yaml")
+    text = committed.read_text()
+    noisy = tmp_path / "noisy.yaml"
+    noisy.write_text(
+        text.replace("recorded_at: '2026-11-23", "recorded_at: '2026-12-24")
+        .replace("Mon, 23 Nov 2026", "Thu, 24 Dec 2026")
+        .replace("latencyMs: ", "latencyMs: 1")
+    )
+    assert noisy.read_text() != text
+    git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", "-C", str(project)]
+    (project / ".gitignore").write_text("reports/\n.replaykit-cache/\n")  # what `replaykit init` ignores
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "recorded"]):
+        subprocess.run([*git, *args], check=True, capture_output=True)
+    proc = _run(project, "--accept", "--out", "reports", STUB_NEW=str(noisy))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "0 cassette(s) updated" in proc.stdout and "1 kept" in proc.stdout
+    status = subprocess.run([*git, "status", "--porcelain"], check=True, capture_output=True, text=True)
+    assert status.stdout == ""
