@@ -81,7 +81,8 @@ def _print_text(inv: Any) -> None:
             print(f"stale: {c.cassette} recorded {c.age_days:g} days ago (older than {inv.older_than_days:g})")
     for t in inv.tests_without_cassette:
         print(f"no cassette: {t['test']} (expects {t['expected']})")
+    stale = f", {len(inv.stale)} older than {inv.older_than_days:g} days" if inv.older_than_days is not None else ""
     print(
         f"{len(inv.orphans)} orphan(s), {len(inv.tests_without_cassette)} test(s) without a cassette, "
-        f"{sum(1 for c in inv.cassettes if c.version_gaps)} with an SDK major-version gap"
+        f"{sum(1 for c in inv.cassettes if c.version_gaps)} with an SDK major-version gap{stale}"
     )
