@@ -33,6 +33,10 @@ class Config:
     volatile_fields: tuple[str, ...] = ()
     drift: dict[str, Any] = field(default_factory=dict)
     prices: Path | None = None
+    # the suite `replaykit rerecord` re-records (relative to root); () means pytest's testpaths
+    rerecord_tests: tuple[str, ...] = ()
+    # a field becomes "required" in an inferred contract only after this many samples (or when the spec requires it)
+    contract_min_samples: int = 3
 
     def with_options(self, **options: Any) -> Config:
         """A copy with the given non-None options applied (validated)."""
@@ -84,6 +88,8 @@ def load_config(start: Path | None = None) -> Config:
         "volatile_fields",
         "drift",
         "prices",
+        "rerecord_tests",
+        "contract_min_samples",
     }
     unknown = set(table) - known
     if unknown:
@@ -105,6 +111,36 @@ def load_config(start: Path | None = None) -> Config:
         volatile_fields=tuple(table.get("volatile_fields", ())),
         drift=dict(table.get("drift", {})),
         prices=root / table["prices"] if "prices" in table else None,
+        rerecord_tests=_paths(table.get("rerecord_tests", ()), pyproject, "rerecord_tests"),
+        contract_min_samples=_positive_int(table.get("contract_min_samples", 3), pyproject, "contract_min_samples"),
     )
     cfg.validate()
     return cfg
+
+
+def _paths(value: Any, source: Path | None, key: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f'{source}: [tool.replaykit] {key} must be a list of paths, e.g. ["tests/contract"]')
+    return tuple(value)
+
+
+def _positive_int(value: Any, source: Path | None, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{source}: [tool.replaykit] {key} must be a whole number >= 1, not {value!r}")
+    return value
+
+
+def pytest_testpaths(pyproject: Path | None) -> tuple[str, ...]:
+    """``testpaths`` of ``[tool.pytest.ini_options]`` in a pyproject.toml (empty when unset)."""
+    if pyproject is None or not pyproject.is_file():
+        return ()
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{pyproject}: invalid TOML: {exc}") from exc
+    value = data.get("tool", {}).get("pytest", {}).get("ini_options", {}).get("testpaths", ())
+    if isinstance(value, str):
+        value = value.split()
+    return tuple(str(v) for v in value)

@@ -158,6 +158,7 @@ def project(tmp_path):
     shutil.copy(CASES / "field_removed" / "old.yaml", root / "cassettes" / "test_a.yaml")
     shutil.copy(CASES / "noise" / "old.yaml", root / "cassettes" / "test_b.yaml")
     (root / "tests" / "contract" / "test_stub.py").write_text(STUB_TEST)
+    (root / "pyproject.toml").write_text('[tool.replaykit]\nrerecord_tests = ["tests/contract"]\n')
     (tmp_path / "tmp").mkdir()
     return root
 
@@ -170,8 +171,8 @@ def _env(project: Path, **extra: str) -> dict[str, str]:
         TMPDIR=str(project.parent / "tmp"),
         STUB_NEW=str(CASES / "field_removed" / "new.yaml"),
         HOME=str(project.parent),
-        **extra,
     )
+    env.update(extra)
     return env
 
 
@@ -183,7 +184,8 @@ def _run(project: Path, *args: str, **env: str) -> subprocess.CompletedProcess[s
 
 def test_rerecord_help():
     proc = subprocess.run(["bash", str(SCRIPT), "--help"], capture_output=True, text=True, timeout=30)
-    assert proc.returncode == 0 and proc.stdout.startswith("usage: scripts/rerecord.sh")
+    assert proc.returncode == 0 and proc.stdout.startswith("usage: replaykit rerecord")
+    assert "--accept" in proc.stdout and "PYTEST-ARGS" in proc.stdout
 
 
 def test_rerecord_reports_drift_and_leaves_committed_cassettes_alone(project):
@@ -276,3 +278,39 @@ def test_rerecord_through_the_sandbox_finds_every_profile_change(tmp_path, profi
     findings = [SimpleNamespace(**{k: g[k] for k in ("check", "operation", "where", "path")}) for g in data["findings"]]
     missing = [c for c in PROFILES[profile_name].changes if not builders.profile_change_found(c, findings)]
     assert missing == []
+
+
+def test_piped_text_is_one_finding_per_line(capsys):
+    # CI logs are not terminals: no table folded mid-word, each finding greppable on one line
+    assert main(["drift", str(CASES / "tree" / "old"), str(CASES / "tree" / "new")]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1:4] == [
+        "BREAKING cassette-removed (cassette) cassette: exists only in OLD [test_retired.yaml]",
+        "additive cassette-added (cassette) cassette: exists only in NEW [test_brand_new.yaml]",
+        "additive response-field-added bedrock-runtime.Converse response.body usage.serverToolUsage: "
+        "added (object) = {} [bedrock/test_converse.yaml#0]",
+    ]
+    assert not any(ch in "".join(lines) for ch in "│─━")
+
+
+def test_rerecord_accept_of_volatile_noise_leaves_git_clean(project, tmp_path):
+    # the committed cassette, and a re-recording of it where only dates, request ids and token counts changed
+    committed = REPO / "cassettes" / "test_bedrock" / "test_converse_text.yaml"
+    shutil.copy(committed, project / "cassettes" / "test_a.yaml")
+    text = committed.read_text()
+    noisy = tmp_path / "noisy.yaml"
+    noisy.write_text(
+        text.replace("recorded_at: '2026-11-23", "recorded_at: '2026-12-24")
+        .replace("Mon, 23 Nov 2026", "Thu, 24 Dec 2026")
+        .replace("latencyMs: ", "latencyMs: 1")
+    )
+    assert noisy.read_text() != text
+    git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", "-C", str(project)]
+    (project / ".gitignore").write_text("reports/\n.replaykit-cache/\n")  # what `replaykit init` ignores
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "recorded"]):
+        subprocess.run([*git, *args], check=True, capture_output=True)
+    proc = _run(project, "--accept", "--out", "reports", STUB_NEW=str(noisy))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "0 cassette(s) updated" in proc.stdout and "1 kept" in proc.stdout
+    status = subprocess.run([*git, "status", "--porcelain"], check=True, capture_output=True, text=True)
+    assert status.stdout == ""

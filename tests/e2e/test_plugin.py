@@ -143,3 +143,21 @@ def test_embed(openai_client):
     # and the next plain run checks replays against them
     replay = pytester.runpytest_subprocess("-p", "no:randomly")
     replay.assert_outcomes(passed=2)
+
+
+def test_check_mode_learns_from_this_sessions_recordings_and_still_checks_replays(pytester):
+    import json
+
+    pytester.makepyfile(test_a=CHAT.replace("PROMPT", "hello").replace("test_chat", "test_a"))
+    pytester.runpytest_subprocess("--record-mode=once", "--replaykit-contracts=update", "-p", "no:randomly")
+    contract = pytester.path / "contracts" / "openai" / "chat.completions.json"
+    doc = json.loads(contract.read_text())
+    doc["response"]["success"].setdefault("required", []).append("never_sent")  # no response has it
+    contract.write_text(json.dumps(doc))
+    pytester.makepyfile(test_b=CHAT.replace("PROMPT", "a new test").replace("test_chat", "test_b"))
+    result = pytester.runpytest_subprocess("--record-mode=once", "--replaykit-contracts=check", "-p", "no:randomly")
+    # test_a replays and breaks the contract; test_b's fresh recording is evidence, not a failure
+    result.assert_outcomes(passed=1, failed=1, errors=0)  # a violation fails the test itself, once
+    result.stdout.fnmatch_lines(["*FAILED test_a.py::test_a*contract violation*"])
+    assert "never_sent" in result.stdout.str()
+    assert json.loads(contract.read_text()) == doc  # check mode never writes the contract file

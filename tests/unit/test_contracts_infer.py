@@ -202,7 +202,7 @@ def _all_fixtures() -> list[Exchange]:
 
 
 def test_update_writes_stable_files_once(tmp_path: Path) -> None:
-    changed = update_contracts(_all_fixtures(), tmp_path)
+    changed = update_contracts(_all_fixtures(), tmp_path, min_samples=1)
     assert sorted(p.relative_to(tmp_path).as_posix() for p in changed) == [
         "bedrock-runtime/Converse.json", "bedrock-runtime/ConverseStream.json", "openai/chat.completions.json",
         "s3/ListObjectsV2.json"]
@@ -213,7 +213,7 @@ def test_update_writes_stable_files_once(tmp_path: Path) -> None:
                                   "streaming": False}
     assert doc["response"]["error"]["required"] == ["message"]
     mtimes = {p: p.stat().st_mtime_ns for p in changed}
-    assert update_contracts(_all_fixtures(), tmp_path) == []
+    assert update_contracts(_all_fixtures(), tmp_path, min_samples=1) == []
     assert all(p.stat().st_mtime_ns == t for p, t in mtimes.items())
     store = ContractStore(tmp_path)
     assert [v for e in _all_fixtures() for v in store.validate(e)] == []
@@ -304,3 +304,43 @@ def test_bad_operation_names_are_rejected(tmp_path: Path, operation: str) -> Non
 
     with pytest.raises(ConfigError):
         contract_path(tmp_path, operation)
+
+
+# ---------------------------------------------------------------- required after enough samples
+
+
+def _converse_copies(n: int, *, drop: str | None = None) -> list[Exchange]:
+    import copy
+
+    base = fixture("bedrock_converse.yaml")[0]
+    out = []
+    for i in range(n):
+        ex = copy.deepcopy(base)
+        ex.index = i
+        if drop:
+            ex.response.body.value.pop(drop, None)
+        out.append(ex)
+    return out
+
+
+def _success_required(path: Path) -> list[str]:
+    return json.loads(path.read_text())["response"]["success"].get("required", [])
+
+
+def test_required_needs_min_samples_then_shrinks_and_samples_alone_do_not_rewrite(tmp_path: Path) -> None:
+    contract = tmp_path / "bedrock-runtime" / "Converse.json"
+    update_contracts(_converse_copies(1), tmp_path, official=False, min_samples=3)
+    assert _success_required(contract) == []  # one response is no evidence that every response has a key
+    update_contracts(_converse_copies(3), tmp_path, official=False, min_samples=3)
+    assert "metrics" in _success_required(contract)  # enough samples now: required grows once
+    text = contract.read_text()
+    assert update_contracts(_converse_copies(5), tmp_path, official=False, min_samples=3) == []
+    assert contract.read_text() == text  # same shape: the sample count alone is not a diff
+    update_contracts(_converse_copies(3) + _converse_copies(1, drop="metrics"), tmp_path, official=False)
+    assert "metrics" not in _success_required(contract)  # a response without it: optional from now on
+
+
+def test_official_required_keys_are_required_from_one_sample(tmp_path: Path) -> None:
+    update_contracts(_converse_copies(1), tmp_path, min_samples=3)
+    required = _success_required(tmp_path / "bedrock-runtime" / "Converse.json")
+    assert {"output", "stopReason", "usage", "metrics"} <= set(required)  # the botocore output shape requires them

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from replaykit.errors import ReplaykitError
 
 # verb -> module under replaykit.cli; each module defines add_parser(subparsers) and run(args) -> int
-VERBS = ("sandbox", "scan", "contracts", "drift", "cost")
+VERBS = ("sandbox", "scan", "contracts", "drift", "rerecord", "cost", "init", "status")
 
 
 class _Parser(argparse.ArgumentParser):

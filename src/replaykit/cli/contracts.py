@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -95,7 +96,10 @@ def run_update(args: argparse.Namespace) -> int:
     for path in iter_cassettes(cassettes):
         files += 1
         exchanges.extend(load_exchanges(path))
-    changed = update_contracts(exchanges, Path(args.contracts), official=not args.no_official)
+    from replaykit.config import load_config
+
+    min_samples = load_config().contract_min_samples
+    changed = update_contracts(exchanges, Path(args.contracts), official=not args.no_official, min_samples=min_samples)
     for path in changed:
         print(f"updated {path}")
     print(f"{len(changed)} contract(s) changed from {len(exchanges)} exchange(s) in {files} cassette(s)")
@@ -104,9 +108,13 @@ def run_update(args: argparse.Namespace) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     """Check cassettes and print the report; 0 clean, 1 violations."""
+    from replaykit.config import find_pyproject
     from replaykit.contracts import check_cassettes
+    from replaykit.drift import load_drift_config
 
-    report = check_cassettes(args.cassettes, args.contracts, official=not args.no_official)
+    # the paths drift treats as closed enums: a new value there fails here too, elsewhere it is a warning
+    closed = tuple(load_drift_config(find_pyproject()).closed)
+    report = check_cassettes(args.cassettes, args.contracts, official=not args.no_official, closed=closed)
     if args.format == "json":
         print(json.dumps(report.to_dict(), indent=2, sort_keys=True))
     elif args.format == "junit":
@@ -151,8 +159,13 @@ def print_text(report: Any) -> None:
     from rich.table import Table
 
     probe = Console()
-    # piped output (CI logs) gets a wide table rather than one folded to 80 columns
-    console = Console(width=probe.width if probe.is_terminal else 240, highlight=False)
+    if not probe.is_terminal or os.environ.get("CI"):
+        # CI logs and pipes: one violation per line, never a table folded mid-word
+        for v in report.violations:
+            print(f"{v}{' (warning)' if v.severity != 'error' else ''}")
+        print(summary(report))
+        return
+    console = Console(width=min(probe.width, 160), highlight=False)
     if report.violations:
         table = Table(show_lines=False, pad_edge=False)
         for column in ("cassette", "operation", "part", "path", "expected", "found"):

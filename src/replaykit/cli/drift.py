@@ -115,6 +115,11 @@ def run(args: argparse.Namespace) -> int:
     if args.output is not None:
         _write(args.output, render(report, args.format, fail_on=fail_on, width=160))
         print(f"replaykit drift: {summary_line(report, fail_on)} ({args.format} report: {args.output})")
+    elif args.format == "text" and (not sys.stdout.isatty() or os.environ.get("CI")):
+        # CI logs and pipes: one finding per line instead of a table folded at an unknown width
+        from replaykit.drift.text import render_lines
+
+        sys.stdout.write(render_lines(report, fail_on=fail_on))
     else:
         tty = sys.stdout.isatty()
         color = tty and "NO_COLOR" not in os.environ

@@ -23,8 +23,9 @@ from replaykit.contracts.document import (
 )
 from replaykit.contracts.infer import infer_schema, merge_schema
 from replaykit.contracts.official import DEFAULT_OPERATIONS, has_official, official_schema
-from replaykit.contracts.update import infer_contract, merge_contract, update_contracts
+from replaykit.contracts.update import infer_contract, merge_contract
 from replaykit.contracts.validate import CompiledContract, ContractStore, Violation, marked_paths
+from replaykit.contracts.write import update_contracts
 
 __all__ = [
     "CLOSED",

@@ -246,8 +246,13 @@ class CheckReport:
         }
 
 
-def check_cassettes(cassettes_dir: Path | str, contracts_dir: Path | str, *, official: bool = True) -> CheckReport:
-    """Validate every exchange of every cassette against its contract (and, with ``official``, the spec)."""
+def check_cassettes(
+    cassettes_dir: Path | str, contracts_dir: Path | str, *, official: bool = True, closed: tuple[str, ...] = ()
+) -> CheckReport:
+    """Validate every exchange of every cassette against its contract (and, with ``official``, the spec).
+
+    ``closed``: path globs whose enums are complete (``[tool.replaykit.drift] closed``), as drift reads them.
+    """
     from replaykit.cassette import iter_cassettes, load_exchanges
 
     cassettes_dir, contracts_dir = Path(cassettes_dir), Path(contracts_dir)
@@ -255,7 +260,7 @@ def check_cassettes(cassettes_dir: Path | str, contracts_dir: Path | str, *, off
         raise ConfigError(f"{cassettes_dir}: cassette directory not found")
     if not contracts_dir.is_dir():
         raise ConfigError(f"{contracts_dir}: contracts directory not found (`replaykit contracts update` creates it)")
-    store = ContractStore(contracts_dir)
+    store = ContractStore(contracts_dir, closed=closed)
     report = CheckReport()
     operations: set[str] = set()
     missing: set[str] = set()

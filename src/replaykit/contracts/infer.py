@@ -13,7 +13,9 @@ markers, ``additionalProperties``, ...) is kept from the existing contract.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +36,12 @@ MAX_VARIANTS = 8
 PADDING_FIELDS = frozenset({"p"})
 PADDING_SCHEMA = {"type": "string", VOLATILE: True, "description": "random-length padding of AWS event stream frames"}
 VOLATILE_FIELDS = frozenset({"id", "created", "created_at", "system_fingerprint", "latencyMs", "obfuscation"})
+
+# a key is "required" only when every one of at least this many samples had it (or the official shape requires it):
+# three responses of one model are not evidence that every model sends the field
+_MIN_SAMPLES: ContextVar[int] = ContextVar("replaykit_contract_min_samples", default=1)
+# merging into a contract inferred from fewer samples than that: its "required" was never judged, so take the new one
+_GROW_REQUIRED: ContextVar[bool] = ContextVar("replaykit_contract_grow_required", default=False)
 
 _TYPE_ORDER = {t: i for i, t in enumerate(("object", "array", "string", "integer", "number", "boolean", "null"))}
 _MANAGED = frozenset({"type", "properties", "required", "items", "enum", "anyOf", ONLY_NULL, DISCRIMINATOR})
@@ -133,16 +141,39 @@ def parse_node(schema: dict[str, Any]) -> _Node:
 
 
 def infer_schema(
-    samples: list[Any], *, hint: dict[str, Any] | None = None, root: dict[str, Any] | None = None, padding: bool = False
+    samples: list[Any],
+    *,
+    hint: dict[str, Any] | None = None,
+    root: dict[str, Any] | None = None,
+    padding: bool = False,
+    min_samples: int | None = None,
 ) -> dict[str, Any]:
     """A JSON Schema every sample satisfies.
 
     ``hint`` is the official schema of the same value (its ``$ref``s resolved in ``root``, default ``hint``): it
     seeds unions and marks caller-defined documents. ``padding``: the samples are AWS event stream payloads, whose
-    ``p`` padding field is an optional volatile string.
+    ``p`` padding field is an optional volatile string. ``min_samples``: an object key is required only when at
+    least this many objects all had it, or the official shape requires it (default: 1, or the enclosing
+    ``requiring`` block's value).
     """
     view = SchemaView(root if root is not None else hint, hint) if isinstance(hint, dict) else None
-    return _infer(samples, None, view, padding)
+    if min_samples is None:
+        return _infer(samples, None, view, padding)
+    with requiring(min_samples):
+        return _infer(samples, None, view, padding)
+
+
+@contextmanager
+def requiring(min_samples: int, *, grow: bool = False) -> Iterator[None]:
+    """Within the block, inference requires ``min_samples`` samples per required key; ``grow``: merging takes the
+    inferred ``required`` instead of intersecting (the existing contract saw too few samples to judge)."""
+    a = _MIN_SAMPLES.set(max(1, int(min_samples)))
+    b = _GROW_REQUIRED.set(grow)
+    try:
+        yield
+    finally:
+        _GROW_REQUIRED.reset(b)
+        _MIN_SAMPLES.reset(a)
 
 
 def _infer(values: list[Any], name: str | None, hint: SchemaView | None, padding: bool = False) -> dict[str, Any]:
@@ -257,10 +288,26 @@ def _infer_object(
     if disc:
         props[disc] = {"type": "string", "const": disc_value}
     out: dict[str, Any] = {"type": "object", "properties": props} if props else {"type": "object"}
-    required = sorted(k for k in keys if k not in pad and all(k in o for o in group))
+    enough = len(group) >= _MIN_SAMPLES.get()
+    official = _official_required(hint, disc, disc_value) if hint is not None else set()
+    required = sorted(k for k in keys if k not in pad and all(k in o for o in group) and (enough or k in official))
     if required:
         out["required"] = required
     return out
+
+
+def _official_required(hint: SchemaView, disc: str | None, disc_value: Any) -> set[str]:
+    """Keys the official shape requires of this object (of the variant ``disc_value`` names, when known)."""
+    objects = hint.object_alternatives()
+    if disc:
+        objects = [
+            a
+            for a in objects
+            if isinstance(a["properties"].get(disc), dict) and a["properties"][disc].get("const") == disc_value
+        ] or objects
+    sets = [set(a.get("required") or ()) for a in objects]
+    # with several candidate shapes, only what every one of them requires is certain
+    return set.intersection(*sets) if sets else set()
 
 
 # ---------------------------------------------------------------- merging
@@ -336,7 +383,10 @@ def _merge_object(existing: dict[str, Any], inferred: dict[str, Any]) -> dict[st
     if props:
         out["properties"] = props
     keep = set(inferred.get("required") or [])
-    required = sorted(k for k in existing.get("required") or [] if k in keep)
+    if _GROW_REQUIRED.get():
+        required = sorted(keep)
+    else:
+        required = sorted(k for k in existing.get("required") or [] if k in keep)
     if required:
         out["required"] = required
     return out

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 from replaykit.contracts.bodies import body_value, is_media_type, is_stream, is_xml, iter_events
-from replaykit.contracts.document import FORMAT, SCHEMA_URI, contract_path, dump_contract, load_contract, write_contract
+from replaykit.contracts.document import FORMAT, SCHEMA_URI
 from replaykit.contracts.infer import infer_schema, merge_schema
 from replaykit.exchange import Exchange, content_type_of
+
+DEFAULT_MIN_SAMPLES = 3
 
 
 def _blob_request(operation: str) -> bool:
@@ -125,31 +126,3 @@ def merge_contract(existing: dict[str, Any], inferred: dict[str, Any]) -> dict[s
         resp["event_types"] = sorted(set(resp.get("event_types") or []) | set(new["event_types"]))
     out["response"] = resp
     return out
-
-
-def update_contracts(exchanges: Iterable[Exchange], contracts_dir: Path, *, official: bool = True) -> list[Path]:
-    """Infer contracts from exchanges and merge them into ``contracts_dir``; returns the files that changed."""
-    by_op: dict[str, list[Exchange]] = defaultdict(list)
-    for ex in exchanges:
-        if ex.provider != "http":  # arbitrary hosts share http.<METHOD>: one contract would mix unrelated APIs
-            by_op[ex.operation].append(ex)
-    changed: list[Path] = []
-    for operation, exs in sorted(by_op.items()):
-        anchor = None
-        if official:
-            from replaykit.contracts.official import has_official, official_schema
-
-            anchor = official_schema(operation) if has_official(operation) else None
-        inferred = infer_contract(operation, exs, official=anchor)
-        path = contract_path(Path(contracts_dir), operation)
-        if path.exists():
-            from replaykit.contracts.validate import CompiledContract
-
-            existing = load_contract(path)
-            CompiledContract(existing, str(path), operation)  # a broken schema is reported, not merged into
-            doc = merge_contract(existing, inferred)
-        else:
-            doc = inferred
-        if write_contract(path, dump_contract(doc)):
-            changed.append(path)
-    return changed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -96,11 +97,15 @@ class _Part:
 class CompiledContract:
     """A contract document with every schema compiled once; ``official`` marks the spec-derived yardstick."""
 
-    def __init__(self, doc: dict[str, Any], source: str, operation: str, *, official: bool = False) -> None:
+    def __init__(
+        self, doc: dict[str, Any], source: str, operation: str, *, official: bool = False, closed: Any = None
+    ) -> None:
         self.doc = doc
         self.source = source
         self.operation = operation
         self.official = official
+        # paths whose enum is complete besides those marked x-replaykit-closed ([tool.replaykit.drift] closed)
+        self.closed = closed
         defs = doc.get("$defs")
         if defs is not None:
             self._check({"$defs": defs}, ("$defs",))
@@ -161,6 +166,8 @@ class CompiledContract:
                         )
                     )
                 return out
+            # a new event type is additive drift: a warning, unless the contract closed the set of event types
+            events_closed = bool((self.doc.get("response") or {}).get(CLOSED))
             for ev in iter_events(resp.body, official=self.official):
                 if ev.type not in self.event_types:
                     out.append(
@@ -171,6 +178,7 @@ class CompiledContract:
                             "one of " + ", ".join(sorted(self.event_types)),
                             ev.type,
                             "unknown event type",
+                            "error" if events_closed or self.official else "warning",
                         )
                     )
                     continue
@@ -250,6 +258,8 @@ class CompiledContract:
                 ctx, name, path, _types_text(e.validator_value), type_name(e.instance), "type not allowed", severity
             )
         elif e.validator == "enum":
+            if not self.official and not self._closed(e.schema, path):
+                severity = "warning"  # the same rule as drift: a new enum value is additive unless the set is closed
             values = ", ".join(repr(x) for x in e.validator_value)
             yield self._violation(
                 ctx,
@@ -284,6 +294,19 @@ class CompiledContract:
                 e.message if len(e.message) <= 120 else e.message[:119] + "…",
                 severity,
             )
+
+    def _closed(self, schema: Any, path: str) -> bool:
+        if isinstance(schema, dict) and schema.get(CLOSED):
+            return True
+        if not self.closed:
+            return False
+        from replaykit.drift.rules import normalize_contract_path
+
+        return bool(self.closed(normalize_contract_path(_EVENT_PREFIX.sub("$", path))))
+
+
+# a stream event's payload path ($[3].json.delta) as drift names it (delta)
+_EVENT_PREFIX = re.compile(r"^\$\[\d+\]\.(?:json|data|text|base64)(?=\.|\[|$)")
 
 
 def _variants_text(variants: Any, schema: Any) -> str:
@@ -346,9 +369,14 @@ def _choose_variant(error: ValidationError, root: dict[str, Any]) -> list[Valida
 class ContractStore:
     """The contracts of a directory, each loaded and compiled once, on first use."""
 
-    def __init__(self, contracts_dir: Path | str) -> None:
+    def __init__(self, contracts_dir: Path | str, *, closed: Any = ()) -> None:
         self.contracts_dir = Path(contracts_dir)
         self._compiled: dict[str, CompiledContract | None] = {}
+        self._closed: Any = None
+        if closed:
+            from replaykit.drift.rules import PathSet
+
+            self._closed = PathSet(closed, descendants=False)
 
     def path(self, operation: str) -> Path:
         """Where the contract of an operation lives."""
@@ -369,8 +397,22 @@ class ContractStore:
             if not path.is_file():
                 self._compiled[operation] = None
             else:
-                self._compiled[operation] = CompiledContract(load_contract(path), str(path), operation)
+                self._compiled[operation] = CompiledContract(
+                    load_contract(path), str(path), operation, closed=self._closed
+                )
         return self._compiled[operation]
+
+    def learn(self, operation: str, exchanges: list[Exchange], *, min_samples: int = 3) -> None:
+        """Widen the in-memory contract of an operation with exchanges recorded this session (files untouched)."""
+        current = self.get(operation)
+        if current is None or not exchanges:
+            return  # no contract to widen: recordings of an uncontracted operation are not checked either
+        from replaykit.contracts.infer import requiring
+        from replaykit.contracts.update import infer_contract, merge_contract
+
+        with requiring(min_samples):
+            doc = merge_contract(current.doc, infer_contract(operation, exchanges))
+        self._compiled[operation] = CompiledContract(doc, current.source, operation, closed=self._closed)
 
     def document(self, operation: str) -> dict[str, Any] | None:
         """The contract document of an operation (do not mutate), or None."""

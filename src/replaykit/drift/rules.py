@@ -89,6 +89,9 @@ VOLATILE: dict[str, tuple[str, ...]] = {
     "s3": (
         "*.ETag",
         "ETag",
+        "*.UploadId",
+        "UploadId",
+        "LastModified",
         "*.LastModified",
         "*.Size",
         "*.KeyCount",

@@ -52,6 +52,20 @@ def _label(g: FindingGroup) -> str:
     return "accepted" if g.accepted else g.severity
 
 
+def render_lines(report: DriftReport, *, fail_on: str = BREAKING) -> str:
+    """One finding per line, no table: for CI logs and pipes, where a wrapped table folds paths mid-word."""
+    out = [f"replaykit drift  {report.old_root} → {report.new_root}"]
+    for g in report.listed_groups():
+        label = _LABEL[_label(g)]
+        reason = f" — {g.reason}" if g.accepted and g.reason else ""
+        out.append(f"{label} {g.check} {g.operation} {_at(g)}: {g.message}{reason} [{_seen(g.occurrences)}]")
+    if len(out) == 1:
+        out.append("no drift findings")
+    out.extend(f"note: {note}" for note in report.notes)
+    out.append(summary_line(report, fail_on))
+    return "\n".join(out) + "\n"
+
+
 def _path_cell(g: FindingGroup) -> str:
     # whole-exchange findings (status, events, cassettes) have no path inside a body
     if not g.path and g.where not in ("response.body", "request.body"):

@@ -69,7 +69,7 @@ def pytest_configure(config: pytest.Config) -> None:
         cfg.sandbox_profile if cfg.target == "sandbox" else None,
     )
     config.stash[SETUP] = setup
-    gate = ContractGate(cfg.contracts_dir, cfg.contracts)
+    gate = ContractGate(cfg.contracts_dir, cfg.contracts, cfg.contract_min_samples)
     config.stash[GATE] = gate
     setup.hooks.subscribe(gate)
     from replaykit.plugin import _fixtures
