@@ -1,21 +1,26 @@
 """replaykit: record-and-replay contract testing for AWS Bedrock Runtime, OpenAI and S3, built on vcrpy.
 
-The public surface is what ``__all__`` lists; everything else may change without notice. Names are imported on
-first use (PEP 562), so ``replaykit sandbox`` and the other CLI verbs start without importing vcrpy and the SDKs.
+The public surface is what ``__all__`` lists, plus the ``__all__`` of the public subpackages ``replaykit.cassette``,
+``replaykit.contracts``, ``replaykit.cost``, ``replaykit.drift``, ``replaykit.faults``, ``replaykit.recorder`` and
+``replaykit.sandbox``; everything else (``replaykit.plugin``'s internals, any ``_module``) may change without
+notice. Names are imported on first use (PEP 562), so ``replaykit sandbox`` and the other CLI verbs start without
+importing vcrpy and the SDKs.
 """
 
 from __future__ import annotations
 
 import importlib
+from importlib.metadata import version as _version
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+__version__ = _version("replaykit")
 
 _EXPORTS = {
     "CassetteError": "replaykit.errors",
     "CodecError": "replaykit.errors",
     "Config": "replaykit.config",
     "ConfigError": "replaykit.errors",
+    "NetworkBlockedError": "replaykit.errors",
     "ContractViolation": "replaykit.errors",
     "CostLimitError": "replaykit.errors",
     "Exchange": "replaykit.exchange",
@@ -37,6 +42,7 @@ __all__ = [
     "ContractViolation",
     "CostLimitError",
     "Exchange",
+    "NetworkBlockedError",
     "NoMatchError",
     "ReplaykitError",
     "SandboxError",
@@ -57,6 +63,7 @@ if TYPE_CHECKING:
         ConfigError,
         ContractViolation,
         CostLimitError,
+        NetworkBlockedError,
         NoMatchError,
         ReplaykitError,
         SandboxError,

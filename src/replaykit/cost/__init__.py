@@ -371,3 +371,23 @@ def _request_model(provider: str, uri: str, body: bytes) -> str | None:
     except ValueError:
         return None
     return value.get("model") if isinstance(value, dict) else None
+
+
+__all__ = [
+    "Charge",
+    "CostGuard",
+    "CostTracker",
+    "Line",
+    "Price",
+    "PriceTable",
+    "Usage",
+    "bundled_prices",
+    "cassette_charges",
+    "charge_of",
+    "estimate",
+    "load_prices",
+    "max_output_tokens",
+    "model_of",
+    "normalise_model",
+    "usage_of",
+]

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from replaykit.config import CONTRACT_MODES, TARGETS, load_config
+from replaykit.contracts.gate import ContractGate
 from replaykit.plugin import _report
-from replaykit.plugin._session import ATTEMPTS, CASSETTE, GATE, SANDBOX, SETUP, ContractGate
+from replaykit.plugin._session import ATTEMPTS, CASSETTE, GATE, SANDBOX, SETUP
 from replaykit.recorder import Setup, install
 
 CLIENT_FIXTURES = ("bedrock_runtime", "s3", "openai_client", "async_openai_client")

@@ -16,7 +16,7 @@ from replaykit.cassette.hooks import CassetteHooks
 from replaykit.cassette.index import IndexedCassette
 from replaykit.cassette.persister import PersisterSettings, ReplaykitPersister
 from replaykit.config import Config, load_config
-from replaykit.errors import ConfigError, NoMatchError
+from replaykit.errors import ConfigError, ContractViolation, NoMatchError
 from replaykit.exchange import Exchange
 from replaykit.scrub.sanitize import Rules, scrub_request
 
@@ -102,11 +102,12 @@ class Setup:
 class _CassetteContext:
     """``use_cassette``'s context manager/decorator: vcrpy's, plus misses raised as NoMatchError on exit."""
 
-    def __init__(self, decorator: Any, path: Path, record_mode: str, setup: Setup) -> None:
+    def __init__(self, decorator: Any, path: Path, record_mode: str, setup: Setup, gate: Any = None) -> None:
         self._decorator = decorator
         self._path = path
         self._record_mode = record_mode
         self._setup = setup
+        self._gate = gate
         self._cassette: IndexedCassette | None = None
 
     def __enter__(self) -> IndexedCassette:
@@ -118,7 +119,15 @@ class _CassetteContext:
     def __exit__(self, *exc: Any) -> None:
         cassette = self._cassette
         self._decorator.__exit__(*exc)
-        if cassette is None or not cassette.misses:
+        if cassette is None:
+            return
+        if not cassette.misses:
+            violations = self._gate.problems() if self._gate is not None else []
+            if violations and exc[0] is None:
+                raise ContractViolation(
+                    f"{self._path}: {len(violations)} contract violation(s):\n  " + "\n  ".join(violations),
+                    violations=violations,
+                )
             return
         if isinstance(exc[1], NoMatchError):
             return  # the miss itself propagates
@@ -141,14 +150,14 @@ class _CassetteContext:
 
             @functools.wraps(func)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                with type(self)(self._decorator, self._path, self._record_mode, self._setup):
+                with type(self)(self._decorator, self._path, self._record_mode, self._setup, self._gate):
                     return await func(*args, **kwargs)
 
             return async_wrapper
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with type(self)(self._decorator, self._path, self._record_mode, self._setup):
+            with type(self)(self._decorator, self._path, self._record_mode, self._setup, self._gate):
                 return func(*args, **kwargs)
 
         return wrapper
@@ -164,23 +173,40 @@ def use_cassette(
     profile: str | None = None,
     setup: Setup | None = None,
     faults: Any = None,
+    check_contracts: bool | None = None,
     **vcr_options: Any,
 ) -> _CassetteContext:
     """Record or replay the HTTP traffic inside a ``with`` block (or a decorated function) with a cassette.
 
     ``record_mode`` is vcrpy's (none/once/new_episodes/all) or ``rewrite``. ``host_map`` maps local bases
-    (e.g. the sandbox's) to the provider's canonical base, so the cassette stores real provider hosts.
+    (e.g. the sandbox's) to the provider's canonical base, so the cassette stores real provider hosts. ``faults``
+    (faults or a plan) apply in every mode. Replayed exchanges are checked against the project's contracts as the
+    plugin checks them (``check_contracts``: default on with the project's configuration, off with an explicit
+    ``config`` unless it sets ``contracts="check"``): violations raise ``ContractViolation`` on exit; a request the
+    cassette cannot answer raises ``NoMatchError``.
     """
-    cfg = config or load_config()
+    explicit = config is not None or setup is not None
+    cfg = config or (setup.config if setup is not None else load_config())
     setup = setup or Setup(cfg, record_mode, dict(host_map or {}), target or cfg.target, profile)
     if faults is not None:
         from replaykit.faults import as_plan
 
         setup = setup.with_subscribers(as_plan(faults, cfg.cassette_dir))
+    gate = None
+    if check_contracts is None:
+        # the project's own settings (pyproject found from the working directory) decide, as in the plugin; an
+        # explicit Config checks only when it asks to (contracts="check")
+        check_contracts = not explicit or cfg.contracts == "check"
+    if check_contracts:
+        # as in the plugin: replayed exchanges are checked against contracts/ (when it has any); recordings teach
+        from replaykit.contracts.gate import ContractGate
+
+        gate = ContractGate(setup.config.contracts_dir, setup.config.contracts)
+        setup = setup.with_subscribers(gate) if gate.mode == "check" else setup
     path = Path(path)
     kwargs = setup.cassette_kwargs(record_mode, **vcr_options)
     decorator = IndexedCassette.use(path=str(path), **kwargs)
-    return _CassetteContext(decorator, path, record_mode, setup)
+    return _CassetteContext(decorator, path, record_mode, setup, gate)
 
 
 def install(vcr: Any, setup: Setup) -> None:
@@ -195,3 +221,6 @@ def install(vcr: Any, setup: Setup) -> None:
         return merged
 
     _vcr.install(vcr, options, IndexedCassette)
+
+
+__all__ = ["RECORD_MODES", "Setup", "Stats", "install", "use_cassette"]
