@@ -5,10 +5,12 @@ at its AWS host in the client's region."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 PYPROJECT = """
@@ -71,18 +73,31 @@ def test_queue(aws_client):
 '''
 
 
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "REPLAYKIT_", "PYTEST_"))}
+
+
 def _pytest(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "REPLAYKIT_", "PYTEST_"))}
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider", *args],
-        cwd=root, env=env, capture_output=True, text=True, timeout=300,
+        cwd=root, env=_env(), capture_output=True, text=True, timeout=300,
     )
 
 
-def test_aws_services_record_against_the_sandbox_and_replay_offline(tmp_path):
+def _replaykit(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).with_name("replaykit")
+    return subprocess.run([str(exe), *args], cwd=root, env=_env(), capture_output=True, text=True, timeout=120)
+
+
+def _project(tmp_path: Path) -> Path:
     (tmp_path / "pyproject.toml").write_text(PYPROJECT)
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "test_gateway.py").write_text(TESTS)
+    return tmp_path
+
+
+def test_aws_services_record_against_the_sandbox_and_replay_offline(tmp_path):
+    _project(tmp_path)
 
     recorded = _pytest(tmp_path, "--record-mode=once", "--replaykit-target=sandbox")
     assert recorded.returncode == 0, recorded.stdout + recorded.stderr
@@ -144,3 +159,25 @@ def test_swapping_two_operations_with_identical_bodies_misses_naming_both(tmp_pa
     out = result.stdout
     assert "no unplayed exchange for dynamodb.DescribeLimits" in out
     assert "operation: dynamodb.ListTables recorded, dynamodb.DescribeLimits sent" in out
+
+
+@pytest.mark.skipif(not os.environ.get("REPLAYKIT_SLOW_TESTS"), reason="set REPLAYKIT_SLOW_TESTS=1 (records twice)")
+def test_contracts_official_shapes_and_drift_work_per_operation(tmp_path):
+    root = _project(tmp_path)
+    assert _pytest(root, "--record-mode=once").returncode == 0
+    updated = _pytest(root, "--replaykit-contracts=update")
+    assert updated.returncode == 0, updated.stdout
+    for name in ("dynamodb/PutItem", "dynamodb/Query", "dynamodb/ListTables", "dynamodb/DescribeLimits",
+                 "sts/GetCallerIdentity", "bedrock/ListFoundationModels", "sagemaker-runtime/InvokeEndpoint",
+                 "sqs/SendMessage", "sqs/ReceiveMessage"):
+        assert (root / "contracts" / f"{name}.json").is_file(), name
+    assert _pytest(root).returncode == 0  # replay checks every exchange against its own operation's contract
+
+    official = _replaykit(root, "contracts", "official", "--operation", "dynamodb.Query")
+    assert official.returncode == 0 and '"Items"' in official.stdout
+
+    # re-recorded in the same session: paired by operation, no drift between the two recordings
+    shutil.copytree(root / "cassettes", root / "before")
+    assert _pytest(root, "--record-mode=all").returncode == 0
+    drift = _replaykit(root, "drift", "before", "cassettes", "--format", "json", "--fail-on", "additive")
+    assert drift.returncode == 0, drift.stdout + drift.stderr
