@@ -45,7 +45,7 @@ CATALOGUE: tuple[CatalogueModel, ...] = (
         ("TEXT",),
         status="LEGACY",
     ),
-    CatalogueModel("amazon.nova-lite-v1:0", "Nova Lite", "Amazon", ("TEXT", "IMAGE", "VIDEO"), ("TEXT",)),
+    CatalogueModel("amazon.nova-lite-v1:0", "Nova Lite", "Amazon", ("TEXT", "IMAGE"), ("TEXT",)),
     CatalogueModel("amazon.nova-micro-v1:0", "Nova Micro", "Amazon", ("TEXT",), ("TEXT",)),
     CatalogueModel(
         "amazon.titan-text-express-v1",
