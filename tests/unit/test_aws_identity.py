@@ -57,7 +57,8 @@ def ident_of(request):
         ("iam", "list_users", {}, "iam.ListUsers"),
         # ec2 protocol
         ("ec2", "describe_instances", {}, "ec2.DescribeInstances"),
-        # smithy-rpc-v2-cbor: /service/<Service>/operation/<Operation>
+        # smithy-rpc-v2-cbor: /service/<Service>/operation/<Operation> (EventBridge v2 shares "events" signing)
+        ("eventbridgev2", "create_event_bus", {"Name": "b"}, "eventbridgev2.CreateEventBus"),
         ("cloudwatch", "list_metrics", {}, "cloudwatch.ListMetrics"),
         # rest-json and rest-xml: method and URI template
         ("bedrock", "list_foundation_models", {}, "bedrock.ListFoundationModels"),

@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from replaykit.cassette.bodies import cbor_body
+from replaykit.codecs import cbor
 from replaykit.exchange import Body, Exchange
 from replaykit.providers import Identity, Selectors, identify, selectors
 from replaykit.scrub import sanitize
@@ -91,6 +93,10 @@ def parse_body(raw: bytes | str | None) -> tuple[str, Any]:
             return "json", json.loads(raw)
         except ValueError:
             pass
+    elif cbor.looks_like_cbor(raw):  # rpc-v2-cbor: compared as the JSON document the cassette stores
+        body = cbor_body(raw)
+        if body is not None:
+            return "json", body.value
     try:
         return "text", raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -11,9 +11,10 @@ extracted once per request by ``selectors`` (the S3 copy-source header, ``X-Amz-
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -166,6 +167,11 @@ def identify(
         name = aws.find_operation(service, method, raw_path, raw_query, target, action, _copy(copy_source))
         if name:
             return _aws_identity(service, name, path, raw_query)
+    if signing and not m:  # a shared signing name the quick guess missed (events signs EventBridge v2 too)
+        for service in aws.more_services_for(signing):
+            name = aws.find_operation(service, method, raw_path, raw_query, target, action, _copy(copy_source))
+            if name:
+                return _aws_identity(service, name, path, raw_query)
     service = candidates[0]
     log.warning(
         "replaykit: cannot tell which %s operation %s %s is (X-Amz-Target: %s); it is recorded as %s.unknown and "
@@ -230,11 +236,16 @@ def _signed_base(method: str, uri: str, sel: Selectors) -> tuple[str, str] | Non
     if not candidates:
         raise UnknownServiceError(f"no AWS service known to botocore is signed as {signing!r} (request to {local})")
     chosen = candidates[0]
-    for service in candidates:
+    # the quick guesses first; every model is read only when none of them has the operation
+    for service in itertools.chain(candidates, _more(signing)):
         if aws.find_operation(service, method, parts.path or "/", parts.query, sel.target, sel.action, frozenset()):
             chosen = service
             break
     return local, aws.endpoint_url(chosen, region)
+
+
+def _more(signing: str) -> Iterator[str]:
+    yield from aws.more_services_for(signing)  # a generator: the slow lookup runs only if it is reached
 
 
 def canonical_uri(method: str, uri: str, sel: Selectors, host_map: dict[str, str] | None = None) -> str:

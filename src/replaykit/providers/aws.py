@@ -208,6 +208,12 @@ def services_for(name: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+def more_services_for(name: str) -> tuple[str, ...]:
+    """Services ``services_for`` did not guess from the name (reads every model once: the slow fallback)."""
+    guessed = set(services_for(name))
+    return tuple(s for s in _full_index().get(name, ()) if s not in guessed)
+
+
 # ---- which operation, per protocol -------------------------------------------------------------------------------
 
 _CBOR_PATH = re.compile(r"^/service/(?P<service>[^/]+)/operation/(?P<operation>[^/?]+)$")
@@ -231,9 +237,10 @@ def protocol_operation(service: str, method: str, raw_path: str, target: str, ac
             return op
     if action and action in names:
         return action
-    if method == "POST" and raw_path.startswith("/service/"):
+    if method == "POST" and raw_path.startswith("/service/") and "smithy-rpc-v2-cbor" in meta.get("protocols", ()):
         m = _CBOR_PATH.match(raw_path)
-        if m and m.group("operation") in names:
+        # the path names the service (its target prefix): EventBridge v2 and EventBridge share a signing name
+        if m and m.group("operation") in names and m.group("service") == meta.get("targetPrefix", m.group("service")):
             return m.group("operation")
     return None
 
