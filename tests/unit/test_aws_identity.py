@@ -158,3 +158,27 @@ def test_identify_is_cached_per_selector_tuple():
     for _ in range(50):
         identify("POST", "https://dynamodb.us-west-2.amazonaws.com/", target="DynamoDB_20120810.Query")
     assert identify.cache_info().misses == 1 and identify.cache_info().hits == 49
+
+
+def test_miss_on_an_unidentified_operation_says_how_it_was_matched(tmp_path):
+    from replaykit import Config, NoMatchError, use_cassette
+
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "version: 1\ninteractions:\n"
+        "- request: {method: POST, uri: 'https://dynamodb.us-west-2.amazonaws.com/', "
+        "headers: {X-Amz-Target: [DynamoDB_20120810.Future]}, body: {json: {a: 1}}}\n"
+        "  response: {status: {code: 200, message: OK}, headers: {}, body: {json: {}}}\n"
+    )
+    import urllib3
+
+    with pytest.raises(NoMatchError) as miss, use_cassette(path, "none", config=Config()):
+        try:
+            urllib3.PoolManager().request(
+                "POST", "https://dynamodb.us-west-2.amazonaws.com/", body=b'{"a": 2}',
+                headers={"X-Amz-Target": "DynamoDB_20120810.Future"},
+            )
+        except Exception:  # noqa: BLE001 - vcrpy raises its own error; the miss is reported on exit
+            pass
+    assert "dynamodb.unknown" in str(miss.value)
+    assert "matched on method, path and body only" in str(miss.value)
