@@ -182,3 +182,15 @@ def test_miss_on_an_unidentified_operation_says_how_it_was_matched(tmp_path):
             pass
     assert "dynamodb.unknown" in str(miss.value)
     assert "matched on method, path and body only" in str(miss.value)
+
+
+def test_api_gateway_apis_are_the_users_own_http_not_aws_operations():
+    assert identify("POST", "https://abc123.execute-api.us-east-1.amazonaws.com/prod/orders").operation == "http.POST"
+    signed = Selectors(scope="us-east-1/execute-api")
+    assert identify("GET", "https://api.example.test/prod/x", *signed).operation == "http.GET"
+    assert canonical_uri("GET", "https://api.example.test/prod/x", signed) == "https://api.example.test/prod/x"
+
+
+def test_account_labelled_hosts_identify_by_their_endpoint_prefix():
+    uri = "https://123456789012.s3-control.us-west-2.amazonaws.com/v20180820/jobs"
+    assert identify("GET", uri, scope="us-west-2/s3").provider == "s3control"

@@ -35,6 +35,8 @@ _AWS_HOST = re.compile(
 _SCOPE = re.compile(r"Credential=[^/,\s]*/\d{8}/(?P<region>[a-z0-9-]+)/(?P<service>[a-z0-9.-]+)/aws4_request")
 _SCOPE_QUERY = re.compile(r"(?:^|&)X-Amz-Credential=[^&/]*(?:/|%2F)\d{8}(?:/|%2F)([a-z0-9-]+)(?:/|%2F)([a-z0-9.-]+)")
 _ACTION = re.compile(r"(?:^|&)Action=([A-Za-z0-9]+)")
+# signing names of APIs users define themselves (API Gateway): plain HTTP to replaykit, never moved to an AWS host
+_USER_APIS = frozenset(("execute-api",))
 ACCOUNT_IN_ARN = re.compile(r"(arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:)(\d{12})(?=:)")
 PLACEHOLDER_ACCOUNT = "000000000000"
 
@@ -146,9 +148,14 @@ def identify(
         op = s3.operation(method, style, raw_query, headers)
         return Identity("s3", op, style, _canonical_query(raw_query, aws.VOLATILE_QUERY))
     m = _AWS_HOST.match(host)
+    prefix = m.group("prefix") if m else ""
+    if signing in _USER_APIS or prefix.rpartition(".")[2] in _USER_APIS:
+        # an API Gateway API is the user's own HTTP API, not an AWS operation (IAM auth signs it as execute-api)
+        return Identity("http", f"http.{method}", f"{host}{path}", _canonical_query(raw_query, frozenset()))
     candidates: tuple[str, ...] = ()
     if m:
-        candidates = aws.services_for(m.group("prefix"))
+        # "runtime.sagemaker" is one endpoint prefix; "123456789012.s3-control" is an account label and a prefix
+        candidates = aws.services_for(prefix) or ("." in prefix and aws.services_for(prefix.rpartition(".")[2])) or ()
         if signing and candidates:
             # the host names the service; the signature may narrow a shared prefix (rare) but never widens it
             candidates = tuple(s for s in candidates if signing in _names_of(s)) or candidates
@@ -255,7 +262,11 @@ def canonical_uri(method: str, uri: str, sel: Selectors, host_map: dict[str, str
     botocore addresses for its signing service and region, never by port; anything else goes through
     ``host_map`` (the OpenAI sandbox base).
     """
-    if sel.scope and not is_aws_host((urlsplit(uri).hostname or "").lower()):
+    if (
+        sel.scope
+        and sel.scope.partition("/")[2] not in _USER_APIS
+        and not is_aws_host((urlsplit(uri).hostname or "").lower())
+    ):
         local, canonical = _signed_base(method.upper(), uri.partition("?")[0], sel)
         return rewrite_to_canonical(uri, {local: canonical})
     return rewrite_to_canonical(uri, host_map or {})
