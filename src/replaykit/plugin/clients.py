@@ -50,7 +50,7 @@ def boto3_client(service: str, target: Target, **kwargs: Any) -> Any:
     elif service == "s3":
         endpoint = target.s3_endpoint
     else:
-        endpoint = target.aws_endpoint
+        endpoint = target.aws_endpoint or target.bedrock_endpoint  # the sandbox serves all of AWS on that port
     session = boto3.session.Session(
         aws_access_key_id=REPLAY_AWS_KEY, aws_secret_access_key=REPLAY_AWS_SECRET, region_name=region
     )
