@@ -110,6 +110,10 @@ class SandboxError(ReplaykitError):
     """The offline sandbox could not be started or stopped."""
 
 
+class UnknownServiceError(ConfigError):
+    """A request to an AWS host (or signed for a service) that no botocore service model describes."""
+
+
 def read_bytes(path: str | Path, what: str = "cassette") -> bytes:
     """A file's bytes, with OS errors translated once into a CassetteError naming the file."""
     path = Path(path)

@@ -47,7 +47,7 @@ def _start(*args: str) -> tuple[subprocess.Popen[str], dict[str, Any]]:
 def test_cli_serves_then_exits_cleanly_on_sigterm() -> None:
     proc, endpoints = _start("--profile", "legacy-2024")
     try:
-        assert set(endpoints) == {"bedrock_runtime", "openai", "s3", "profile"}
+        assert set(endpoints) == {"aws", "bedrock_runtime", "openai", "s3", "profile"}
         assert endpoints["profile"] == "legacy-2024"
         assert endpoints["openai"] == endpoints["bedrock_runtime"] + "/v1"
         client = boto3.client("bedrock-runtime", endpoint_url=endpoints["bedrock_runtime"], region_name="us-east-1",
@@ -59,6 +59,9 @@ def test_cli_serves_then_exits_cleanly_on_sigterm() -> None:
                           aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="x")
         s3.create_bucket(Bucket="cli")
         assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["cli"]
+        ddb = boto3.client("dynamodb", endpoint_url=endpoints["aws"], region_name="us-west-2",
+                           aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="x")
+        assert ddb.list_tables()["TableNames"] == []
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=15)

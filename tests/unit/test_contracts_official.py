@@ -219,3 +219,18 @@ def test_contracts_inferred_from_real_recordings(real_cassettes: Path, tmp_path:
             contradictions.add((v.operation, v.path, v.severity))
     assert ("bedrock-runtime.Converse", "$.usage.serverToolUsage", "warning") in contradictions
     assert ("openai.responses", "$.usage.input_tokens_details.cache_write_tokens", "error") in contradictions
+
+
+def test_official_shapes_follow_each_aws_protocol():
+    from replaykit.contracts.official import official_schema
+
+    query = official_schema("dynamodb.Query")  # json protocol: x-amz-json, always an object body
+    assert query["response"]["content_types"] == ["application/x-amz-json-1.0", "application/json"]
+    assert query["request"]["properties"]["TableName"] == {"type": "string"}
+    assert official_schema("dynamodb.DescribeLimits")["request"]["type"] == "object"  # botocore sends {}
+    sts = official_schema("sts.GetCallerIdentity")  # query protocol: a form in, <Name>Result out
+    assert sts["request"]["contentMediaType"] == "application/x-www-form-urlencoded"
+    assert "GetCallerIdentityResult" in sts["response"]["success"]["properties"]
+    assert "text/xml" in sts["response"]["content_types"]
+    sm = official_schema("sagemaker-runtime.InvokeEndpoint")  # named as identify names it, not by endpoint prefix
+    assert sm["x-replaykit"]["operation"] == "sagemaker-runtime.InvokeEndpoint"

@@ -54,6 +54,7 @@ REQUESTS: list[tuple[str, str, str, str, Any]] = [
      "/model/amazon.nova-micro-v1%3A0/invoke-with-response-stream", {"messages": USER}),
     ("bedrock-runtime.CountTokens", "response", "POST", "/model/anthropic.claude-3-haiku-20240307-v1%3A0/count-tokens",
      {"input": {"converse": {"messages": USER}}}),
+    ("bedrock.ListFoundationModels", "response", "GET", "/foundation-models", None),
 ]
 # values that differ between any two calls (ids, clocks, latencies), never an enum change
 VOLATILE = {"id", "created", "created_at", "completed_at", "latencyMs", "toolUseId", "call_id", "item_id",
@@ -155,7 +156,7 @@ def test_profile_metadata_is_well_formed() -> None:
         kinds = set()
         for change in profile.changes:
             assert isinstance(change, ProfileChange) and change.kind in KINDS and change.where in ("response", "stream")
-            assert change.detail and change.operation.startswith(("openai.", "bedrock-runtime."))
+            assert change.detail and change.operation.startswith(("openai.", "bedrock-runtime.", "bedrock."))
             kinds.add(change.kind)
         if name == "next-2027":
             assert kinds == set(KINDS)

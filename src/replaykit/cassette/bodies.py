@@ -14,7 +14,7 @@ import json
 import zlib
 from typing import Any
 
-from replaykit.codecs import eventstream, sse
+from replaykit.codecs import cbor, eventstream, sse
 from replaykit.errors import CodecError
 from replaykit.exchange import Body
 
@@ -84,6 +84,10 @@ def decode(
             return Body("sse", [_event_to_dict(e) for e in sse.decode(raw)]), False
         except UnicodeDecodeError:
             pass
+    if ctype == cbor.CONTENT_TYPE and cbor.looks_like_cbor(raw):
+        readable = cbor_body(raw)
+        if readable is not None:
+            return readable, True
     if ctype in _JSON_TYPES or ctype.endswith("+json") or (not ctype and raw[:1] in (b"{", b"[")):
         parsed = _json_body(raw)
         if parsed is not None:
@@ -95,6 +99,17 @@ def decode(
     if ctype.startswith(_TEXT_TYPES) or _is_printable(text):
         return Body("text", text), True
     return Body("base64", base64.b64encode(raw).decode("ascii")), True
+
+
+def cbor_body(raw: bytes) -> Body | None:
+    """A CBOR body as JSON (``json_style: cbor``) when it re-encodes to exactly these bytes, else None."""
+    try:
+        value = cbor.decode(raw)
+        if cbor.encode(value) != raw:
+            return None
+    except CodecError:
+        return None
+    return Body("json", value, "cbor")
 
 
 def _verbatim(raw: bytes) -> Body:
@@ -115,6 +130,8 @@ def encode(body: Body) -> bytes:
     if kind == "empty" or value is None:
         return b""
     if kind == "json":
+        if body.json_style == "cbor":
+            return cbor.encode(value)
         return (_pretty(value) if body.json_style == "pretty" else _compact(value)).encode("utf-8")
     if kind == "text":
         return str(value).encode("utf-8")

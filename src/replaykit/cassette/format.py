@@ -138,9 +138,9 @@ def _exchange_from_interaction(index: int, item: Any, path: str | Path | None) -
     # replaykit's own cassettes name the operation and store decoded bodies: identifying the request (and so
     # knowing whether a raw body is an event stream or S3 data) is only needed for other flavours
     if not operation or req_body is None or resp_body is None:
-        from replaykit.providers import identify
+        from replaykit.providers import identify_request
 
-        ident = identify(method, uri, header_value(req_headers, "x-amz-copy-source") is not None)
+        ident = identify_request(method, uri, req_headers, req_body if req_body is not None else _raw_string(req_d))
         operation = operation or ident.operation
         try:
             verbatim = ident.provider == "s3"
@@ -188,6 +188,11 @@ def _decoded_body(part: dict[str, Any]) -> Body | None:
     if raw is None or raw == {}:
         return Body("empty")
     return None
+
+
+def _raw_string(part: dict[str, Any]) -> Any:
+    raw = part.get("body")
+    return raw.get("string", raw.get("content")) if isinstance(raw, dict) else raw
 
 
 def _raw_body(part: dict[str, Any], headers: dict[str, list[str]], event_stream: bool, verbatim: bool) -> Body:

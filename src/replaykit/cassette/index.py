@@ -349,6 +349,8 @@ class IndexedCassette(VcrCassette):
         filtered = self._filtered(request) or request
         want = self.key(filtered)
         lines = [f"{self.path} has no unplayed exchange for {want.operation} {want.method} {want.path}"]
+        if want.operation.endswith(".unknown"):
+            lines.append("  (the operation could not be identified: matched on method, path and body only)")
         ranked = self._ranked(filtered)
         closest: int | None = None
         diffs: list[str] = []

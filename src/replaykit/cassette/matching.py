@@ -20,10 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from replaykit.exchange import Body, Exchange, header_value
-from replaykit.providers import Identity, identify
+from replaykit.cassette.bodies import cbor_body
+from replaykit.codecs import cbor
+from replaykit.exchange import Body, Exchange
+from replaykit.providers import Identity, Selectors, identify, selectors
 from replaykit.scrub import sanitize
 
+_NO_SELECTORS = Selectors()
 # rough ceiling for values echoed in a mismatch message
 _PREVIEW = 80
 # a miss compares bodies with at most this many same-route exchanges to find the closest (slow path only)
@@ -90,6 +93,10 @@ def parse_body(raw: bytes | str | None) -> tuple[str, Any]:
             return "json", json.loads(raw)
         except ValueError:
             pass
+    elif cbor.looks_like_cbor(raw):  # rpc-v2-cbor: compared as the JSON document the cassette stores
+        body = cbor_body(raw)
+        if body is not None:
+            return "json", body.value
     try:
         return "text", raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -116,9 +123,9 @@ def scrub_for_key(value: Any, rules: Any = None) -> Any:
 
 
 def _normalised(
-    method: str, uri: str, kind: str, value: Any, copy_source: bool, ignore_fields: tuple[str, ...], scrub: Any
+    method: str, uri: str, kind: str, value: Any, sel: Selectors, ignore_fields: tuple[str, ...], scrub: Any
 ) -> tuple[Identity, Any]:
-    ident: Identity = identify(method.upper(), uri, copy_source)
+    ident: Identity = identify(method.upper(), uri, *sel)
     if scrub is not None and kind in ("json", "text"):
         # the stored side was scrubbed before it was written: compare like with like
         value = scrub(value)
@@ -133,12 +140,16 @@ def key_for(
     body_kind: str,
     body_value: Any,
     *,
-    copy_source: bool = False,
+    sel: Selectors = _NO_SELECTORS,
     ignore_fields: tuple[str, ...] = (),
     scrub: Any = None,
 ) -> RequestKey:
-    """The match key of a request given its decoded body (``scrub``: applied to JSON and text bodies)."""
-    ident, value = _normalised(method, uri, body_kind, body_value, copy_source, ignore_fields, scrub)
+    """The match key of a request given its decoded body (``scrub``: applied to JSON and text bodies).
+
+    ``sel``: the request's operation selectors (``providers.selectors``): the operation name is always part of
+    the key, so two operations never match each other whatever their bodies.
+    """
+    ident, value = _normalised(method, uri, body_kind, body_value, sel, ignore_fields, scrub)
     return RequestKey(ident.operation, method.upper(), ident.path, ident.query, body_digest(value, body_kind))
 
 
@@ -164,6 +175,12 @@ def key_of_body(method: str, uri: str, body: Body, **kw: Any) -> RequestKey:
     return key_for(method, uri, kind, value, **kw)
 
 
+def exchange_selectors(exchange: Exchange) -> Selectors:
+    """The operation selectors of a stored exchange's request (its scrubbed Authorization keeps the scope)."""
+    req = exchange.request
+    return selectors(req.uri, req.headers, req.body)
+
+
 def _exchange_of(request: Any) -> Exchange | None:
     exchange = getattr(request, "exchange", None)
     return exchange if isinstance(exchange, Exchange) else None
@@ -175,12 +192,12 @@ def request_body(request: Any, rules: Any = None, ignore_fields: tuple[str, ...]
     if exchange is not None:
         kind, value = _recorded_body(exchange.request.body)
         scrubber = None  # written scrubbed
-        copy_source = header_value(exchange.request.headers, "x-amz-copy-source") is not None
+        sel = exchange_selectors(exchange)
     else:
         kind, value = parse_body(request.body)
         scrubber = lambda v: scrub_for_key(v, rules)  # noqa: E731
-        copy_source = "x-amz-copy-source" in request.headers
-    _, value = _normalised(request.method, request.uri, kind, value, copy_source, ignore_fields, scrubber)
+        sel = selectors(request.uri, request.headers, request.body)
+    _, value = _normalised(request.method, request.uri, kind, value, sel, ignore_fields, scrubber)
     return kind, value
 
 
@@ -194,12 +211,11 @@ def request_key(
     exchange = _exchange_of(request)
     if exchange is not None:
         # no scrubbing: the cassette was written scrubbed
-        copy_source = header_value(exchange.request.headers, "x-amz-copy-source") is not None
         return key_of_body(
             exchange.request.method,
             exchange.request.uri,
             exchange.request.body,
-            copy_source=copy_source,
+            sel=exchange_selectors(exchange),
             ignore_fields=ignore_fields,
         )
     kind, value = parse_body(request.body)
@@ -208,7 +224,7 @@ def request_key(
         request.uri,
         kind,
         value,
-        copy_source="x-amz-copy-source" in request.headers,
+        sel=selectors(request.uri, request.headers, request.body),
         ignore_fields=ignore_fields,
         scrub=(lambda v: scrub_for_key(v, rules)) if scrub else None,
     )
@@ -223,8 +239,8 @@ def live_keys(
         key = request_key(request, rules, ignore_fields)
         return key, lambda: key
     kind, value = parse_body(request.body)
-    copy_source = "x-amz-copy-source" in request.headers
-    raw = key_for(request.method, request.uri, kind, value, copy_source=copy_source, ignore_fields=ignore_fields)
+    sel = selectors(request.uri, request.headers, request.body)
+    raw = key_for(request.method, request.uri, kind, value, sel=sel, ignore_fields=ignore_fields)
     if kind not in ("json", "text"):
         return raw, lambda: raw  # only JSON and text bodies are scrubbed
 
@@ -234,7 +250,7 @@ def live_keys(
             request.uri,
             kind,
             value,
-            copy_source=copy_source,
+            sel=sel,
             ignore_fields=ignore_fields,
             scrub=lambda v: scrub_for_key(v, rules),
         )

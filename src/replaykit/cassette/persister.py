@@ -29,7 +29,7 @@ from replaykit.cassette.format import (
 )
 from replaykit.errors import CassetteError, SecretFoundError
 from replaykit.exchange import Body, Exchange, Request, Response, content_type_of, header_value
-from replaykit.providers import identify
+from replaykit.providers import identify_request
 from replaykit.scrub.sanitize import Rules, normalise_header_values, scrub_exchange
 
 _CHECKSUM_PREFIXES = ("x-amz-checksum-", "content-md5")
@@ -107,7 +107,7 @@ def exchange_from_vcr(index: int, request: Any, response: dict[str, Any]) -> tup
     if isinstance(request, RecordedRequest) and isinstance(response, LazyResponse):
         return request.exchange, True
     req_headers = normalise_header_values(request.headers)
-    ident = identify(request.method.upper(), request.uri, header_value(req_headers, "x-amz-copy-source") is not None)
+    ident = identify_request(request.method, request.uri, req_headers, request.body)
     # S3 object data must come back checksum-identical: keep its exact bytes
     verbatim = ident.provider == "s3"
     req_body, _ = bodies.decode(_as_bytes(request.body), content_type_of(req_headers), verbatim=verbatim)
@@ -235,10 +235,10 @@ def merge_exchanges(ours: list[Exchange], theirs: list[Exchange]) -> list[Exchan
     """Ours, then those of theirs whose request no exchange of ours answers (multiset by match key)."""
     from collections import Counter
 
-    from replaykit.cassette.matching import key_of_body
+    from replaykit.cassette.matching import exchange_selectors, key_of_body
 
     def key(e: Exchange) -> Any:
-        return key_of_body(e.request.method, e.request.uri, e.request.body)
+        return key_of_body(e.request.method, e.request.uri, e.request.body, sel=exchange_selectors(e))
 
     have = Counter(key(e) for e in ours)
     merged = list(ours)

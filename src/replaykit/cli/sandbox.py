@@ -16,9 +16,11 @@ def add_parser(subparsers: Any) -> None:
 
     parser = subparsers.add_parser(
         "sandbox",
-        help="run local Bedrock Runtime, OpenAI and S3 endpoints",
-        description="Serve Bedrock Runtime and OpenAI on one port and S3 (moto) on another. Prints one JSON line "
-        "with the endpoints once they accept connections, then serves until SIGINT/SIGTERM.",
+        help="run local AWS (every moto service, Bedrock, SageMaker Runtime), OpenAI and S3 endpoints",
+        description="Serve AWS (routed by the SigV4 scope: moto's services, Bedrock Runtime and control plane, "
+        "SageMaker Runtime) and OpenAI on one port, and S3 (moto) on another. Prints one JSON line with the "
+        "endpoints (aws, bedrock_runtime, openai, s3, profile) once they accept connections, then serves until "
+        "SIGINT/SIGTERM.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="Bedrock/OpenAI port; 0 picks a free one (default)")

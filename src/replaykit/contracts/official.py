@@ -215,11 +215,20 @@ def _aws_contract(model: Any, name: str) -> dict[str, Any]:
         not payload and all(m.serialization.get("location") in _BODY_LOCATIONS for m in output.members.values())
     )
     if not (blob_body or no_body):  # a blob payload or a header-only answer carries the object's own type
-        response["content_types"] = ["application/xml"] if xml else ["application/json"]
+        response["content_types"] = _content_types(model)
     if stream is not None:
         response["content_types"] = ["application/json", "application/vnd.amazon.eventstream"]
         response["events"] = {ev: shapes.event(shape) for ev, shape in stream.members.items()}
         response["event_types"] = sorted(stream.members)
+    elif model.protocol in ("query", "ec2"):
+        # the XML root element is dropped when read; query wraps the members in <Name>Result, EC2 does not
+        result = shapes.structure(output, output.members) if output is not None else {"type": "object"}
+        props = {"ResponseMetadata": {"type": "object"}, "requestId": {"type": "string"}}
+        if model.protocol == "query":
+            props[f"{name}Result"] = result
+            response["success"] = {"type": "object", "properties": props}
+        else:
+            response["success"] = {"anyOf": [result, {"type": "object", "properties": props}]}
     else:
         response["success"] = shapes.body(output)
     error_props: dict[str, Any] = {
@@ -239,16 +248,40 @@ def _aws_contract(model: Any, name: str) -> dict[str, Any]:
         "$schema": SCHEMA_URI,
         "x-replaykit": {
             "format": FORMAT,
-            "operation": f"{model.endpoint_prefix}.{name}",
+            "operation": f"{model.service_name}.{name}",
             "streaming": bool(stream),
             "official": f"botocore {botocore.__version__} {model.service_name} {model.api_version}",
         },
-        "request": shapes.body(op.input_shape),
+        "request": _request(model, op, shapes),
         "response": response,
     }
     if shapes.defs:
         doc["$defs"] = shapes.defs
     return doc
+
+
+def _content_types(model: Any) -> list[str]:
+    """Response media types by protocol: JSON 1.0/1.1 (json), CBOR (rpc-v2), XML (rest-xml, query, ec2)."""
+    protocol = model.protocol
+    if protocol == "json":
+        return [f"application/x-amz-json-{model.metadata.get('jsonVersion', '1.0')}", "application/json"]
+    if protocol == "smithy-rpc-v2-cbor":
+        return ["application/cbor"]
+    if protocol in ("query", "ec2"):
+        return ["application/xml", "text/xml"]  # STS, SQS (query mode), IAM answer text/xml
+    if protocol == "rest-xml":
+        return ["application/xml"]
+    return ["application/json"]
+
+
+def _request(model: Any, op: Any, shapes: _Shapes) -> dict[str, Any]:
+    """The request body: a form for query/ec2, always an object for json/rpc-v2 (``{}`` without input)."""
+    if model.protocol in ("query", "ec2"):
+        return {"type": "string", "contentMediaType": "application/x-www-form-urlencoded"}
+    if model.protocol in ("json", "smithy-rpc-v2-cbor"):
+        shape = op.input_shape
+        return shapes.structure(shape, shape.members) if shape is not None else {"type": "object"}
+    return shapes.body(op.input_shape)
 
 
 # ---------------------------------------------------------------- OpenAI (pydantic models of the openai SDK)

@@ -19,7 +19,7 @@ from urllib.parse import unquote
 from replaykit.errors import ConfigError, CostLimitError
 from replaykit.exchange import Exchange
 from replaykit.providers import bedrock as bedrock_provider
-from replaykit.providers import identify
+from replaykit.providers import identify_request
 from replaykit.providers import openai as openai_provider
 
 MILLION = 1_000_000
@@ -319,7 +319,7 @@ class CostGuard:
 
     def check(self, filtered: Any) -> None:
         """Raise ``CostLimitError`` rather than let a live call (a recording-filtered request) pass the limit."""
-        ident = identify(filtered.method.upper(), filtered.uri)
+        ident = identify_request(filtered.method, filtered.uri, getattr(filtered, "headers", {}), filtered.body)
         if ident.provider not in ("bedrock-runtime", "openai") or ident.operation.startswith(_FREE):
             return  # S3 and free operations (token counts, model lists) cost no tokens
         body = _body_bytes(filtered.body)

@@ -17,7 +17,7 @@ from replaykit.plugin import _report
 from replaykit.plugin._session import ATTEMPTS, CASSETTE, GATE, SANDBOX, SETUP
 from replaykit.recorder import Setup, install
 
-CLIENT_FIXTURES = ("bedrock_runtime", "s3", "openai_client", "async_openai_client")
+CLIENT_FIXTURES = ("aws_client", "bedrock_runtime", "s3", "openai_client", "async_openai_client")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from replaykit.config import Config
 from replaykit.plugin import clients
-from replaykit.plugin._session import ATTEMPTS, CASSETTE, sandbox_for, setup_of, target_for
+from replaykit.plugin._session import ATTEMPTS, CASSETTE, reset_sandbox, sandbox_for, setup_of, target_for
 
 
 @pytest.fixture(scope="module")
@@ -33,15 +33,27 @@ def sandbox_endpoints(request: pytest.FixtureRequest) -> Any:
 
 
 @pytest.fixture
-def bedrock_runtime(request: pytest.FixtureRequest) -> Any:
-    """A boto3 ``bedrock-runtime`` client for the current mode."""
-    return clients.boto3_client("bedrock-runtime", target_for(request.config))
+def aws_client(request: pytest.FixtureRequest) -> Any:
+    """A factory of boto3 clients for the current mode: ``aws_client("dynamodb")``, ``aws_client("sts",
+    region_name="us-west-2")``: the sandbox's AWS endpoint, live AWS, or (replay) the AWS host with dummy keys."""
+    target = target_for(request.config)
+
+    def make(service: str, **kwargs: Any) -> Any:
+        return clients.boto3_client(service, target, **kwargs)
+
+    return make
 
 
 @pytest.fixture
-def s3(request: pytest.FixtureRequest) -> Any:
+def bedrock_runtime(aws_client: Any) -> Any:
+    """A boto3 ``bedrock-runtime`` client for the current mode."""
+    return aws_client("bedrock-runtime")
+
+
+@pytest.fixture
+def s3(aws_client: Any) -> Any:
     """A boto3 ``s3`` client for the current mode."""
-    return clients.boto3_client("s3", target_for(request.config))
+    return aws_client("s3")
 
 
 @pytest.fixture
@@ -65,6 +77,7 @@ def _replaykit_guard(request: pytest.FixtureRequest) -> Iterator[None]:
     cassette = request.getfixturevalue("vcr")
     request.node.stash[CASSETTE] = cassette
     if setup_of(request.config).record_mode != "none":
+        reset_sandbox(request.config)  # each recorded test starts from an empty sandbox: no order dependence
         yield
         return
     from replaykit.recorder.network import blocked

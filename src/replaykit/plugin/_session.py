@@ -32,7 +32,7 @@ def target_for(config: pytest.Config) -> Target:
     if cfg.target == "live":
         return Target("live", cfg.region)
     endpoints = sandbox_for(config)
-    return Target("sandbox", cfg.region, endpoints.bedrock_runtime, endpoints.s3, endpoints.openai)
+    return Target("sandbox", cfg.region, endpoints.bedrock_runtime, endpoints.s3, endpoints.openai, endpoints.aws)
 
 
 def sandbox_for(config: pytest.Config) -> Any:
@@ -49,6 +49,8 @@ def sandbox_for(config: pytest.Config) -> Any:
     stack.endpoints = endpoints  # type: ignore[attr-defined]
     config.stash[SANDBOX] = stack
     region = setup.config.region
+    # signed AWS requests move to their canonical host by their SigV4 scope (providers.canonical_uri); the map
+    # only places unsigned ones: OpenAI, Bedrock with a bearer token, anonymous S3
     setup.host_map.update(
         {
             endpoints.openai: canonical_base("openai", region) + "/v1",
@@ -57,3 +59,12 @@ def sandbox_for(config: pytest.Config) -> Any:
         }
     )
     return endpoints
+
+
+def reset_sandbox(config: pytest.Config) -> None:
+    """Empty the session sandbox's AWS state (moto: every table, queue, bucket) so each test starts fresh."""
+    stack = config.stash.get(SANDBOX, None)
+    if stack is not None:
+        from replaykit.sandbox.aws import reset
+
+        reset()

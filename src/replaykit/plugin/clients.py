@@ -23,27 +23,40 @@ class Target:
     bedrock_endpoint: str | None = None
     s3_endpoint: str | None = None
     openai_base: str | None = None
+    aws_endpoint: str | None = None  # the sandbox's one endpoint for every other AWS service
 
 
 def boto3_client(service: str, target: Target, **kwargs: Any) -> Any:
-    """A boto3 client for the target (retries off: each attempt would be one more recorded exchange)."""
+    """A boto3 client for the target (retries off: each attempt would be one more recorded exchange).
+
+    ``region_name`` overrides the target's region; other keyword arguments go to ``Session.client``.
+    """
     import boto3
     from botocore.config import Config as BotoConfig
 
     config = kwargs.pop("config", None) or BotoConfig(
         retries={"total_max_attempts": 1, "mode": "standard"}, s3={"addressing_style": "auto"}
     )
+    region = kwargs.pop("region_name", None) or target.region
     if target.kind == "live":
-        session = boto3.session.Session(region_name=target.region)
+        session = boto3.session.Session(region_name=region)
         if session.get_credentials() is None:
             raise ConfigError(
                 "live target: no AWS credentials found; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE"
             )
         return session.client(service, config=config, **kwargs)
-    endpoint = target.bedrock_endpoint if service == "bedrock-runtime" else target.s3_endpoint
+    if service == "bedrock-runtime":
+        endpoint = target.bedrock_endpoint or target.aws_endpoint
+    elif service == "s3":
+        endpoint = target.s3_endpoint
+    else:
+        endpoint = target.aws_endpoint or target.bedrock_endpoint  # the sandbox serves all of AWS on that port
     session = boto3.session.Session(
-        aws_access_key_id=REPLAY_AWS_KEY, aws_secret_access_key=REPLAY_AWS_SECRET, region_name=target.region
+        aws_access_key_id=REPLAY_AWS_KEY, aws_secret_access_key=REPLAY_AWS_SECRET, region_name=region
     )
+    if not endpoint:
+        # replay: the host botocore's rules give (the one cassettes store), whatever AWS_ENDPOINT_URL says
+        config = config.merge(BotoConfig(ignore_configured_endpoint_urls=True))
     if endpoint:
         kwargs.setdefault("endpoint_url", endpoint)
     return session.client(service, config=config, **kwargs)

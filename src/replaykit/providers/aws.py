@@ -152,3 +152,129 @@ def has_blob_payload(service: str, operation: str) -> bool:
     payload = shape.serialization.get("payload") if shape is not None else None
     member = shape.members[payload] if payload else None
     return member is not None and member.type_name == "blob" and bool(member.serialization.get("streaming"))
+
+
+# ---- which service: signing names and endpoint prefixes -> botocore service names ------------------------------
+
+
+@cache
+def _session() -> Any:
+    return botocore.session.get_session()
+
+
+@cache
+def available_services() -> frozenset[str]:
+    """Every service name this botocore knows."""
+    return frozenset(_session().get_available_services())
+
+
+@cache
+def metadata(service: str) -> dict[str, Any]:
+    """The ``metadata`` block of a service model (protocol, endpointPrefix, signingName, targetPrefix)."""
+    return dict(_session().get_component("data_loader").load_service_model(service, "service-2")["metadata"])
+
+
+def _names(service: str) -> tuple[str, str]:
+    meta = metadata(service)
+    prefix = meta.get("endpointPrefix", service)
+    return prefix, meta.get("signingName", prefix)
+
+
+@cache
+def _full_index() -> dict[str, tuple[str, ...]]:
+    """Signing name and endpoint prefix -> services, over every model (~3 s: the last resort, once per process)."""
+    index: dict[str, list[str]] = {}
+    for service in sorted(available_services()):
+        for name in set(_names(service)):
+            index.setdefault(name, []).append(service)
+    return {k: tuple(v) for k, v in index.items()}
+
+
+@cache
+def services_for(name: str) -> tuple[str, ...]:
+    """Services whose endpoint prefix or signing name is ``name``, the one whose endpoint prefix it is first.
+
+    Signing names are shared (``bedrock`` signs Bedrock, Bedrock Runtime and the agents; ``sagemaker`` signs
+    SageMaker Runtime): the caller tells them apart by which service's operations fit the request. Only models
+    whose name shares a word with ``name`` are read; all of them only when none of those fits.
+    """
+    words = [w for w in re.split(r"[.-]", name) if len(w) >= 2]
+    guesses = sorted(s for s in available_services() if s == name or any(s.startswith(w) for w in words))
+    found = [s for s in guesses if name in _names(s)]
+    if not found:
+        found = list(_full_index().get(name, ()))
+    # endpoint prefix first (the host named it), then the service of that very name, then the rest
+    found.sort(key=lambda s: (_names(s)[0] != name, s != name, s))
+    return tuple(found)
+
+
+def more_services_for(name: str) -> tuple[str, ...]:
+    """Services ``services_for`` did not guess from the name (reads every model once: the slow fallback)."""
+    guessed = set(services_for(name))
+    return tuple(s for s in _full_index().get(name, ()) if s not in guessed)
+
+
+# ---- which operation, per protocol -------------------------------------------------------------------------------
+
+_CBOR_PATH = re.compile(r"^/service/(?P<service>[^/]+)/operation/(?P<operation>[^/?]+)$")
+
+
+@cache
+def _operation_names(service: str) -> frozenset[str]:
+    return frozenset(_session().get_service_model(service).operation_names)
+
+
+def protocol_operation(service: str, method: str, raw_path: str, target: str, action: str) -> str | None:
+    """The operation of an RPC-style request (json: ``X-Amz-Target``; query/ec2: ``Action``; rpc-v2-cbor: path).
+
+    None when the request carries no selector this service understands (it may still be a REST route).
+    """
+    meta = metadata(service)
+    names = _operation_names(service)
+    if target:
+        prefix, _, op = target.rpartition(".")
+        if op in names and (not prefix or prefix == meta.get("targetPrefix", prefix)):
+            return op
+    if action and action in names:
+        return action
+    if method == "POST" and raw_path.startswith("/service/") and "smithy-rpc-v2-cbor" in meta.get("protocols", ()):
+        m = _CBOR_PATH.match(raw_path)
+        # the path names the service (its target prefix): EventBridge v2 and EventBridge share a signing name
+        if m and m.group("operation") in names and m.group("service") == meta.get("targetPrefix", m.group("service")):
+            return m.group("operation")
+    return None
+
+
+def is_rpc(service: str) -> bool:
+    """Whether every operation of the service is ``POST /`` told apart by a selector, not by its URI."""
+    return metadata(service).get("protocol") in ("json", "query", "ec2", "smithy-rpc-v2-cbor")
+
+
+def find_operation(
+    service: str, method: str, raw_path: str, query: str, target: str, action: str, headers: frozenset[str]
+) -> str | None:
+    """The operation of a request to ``service`` under any protocol, or None."""
+    op = protocol_operation(service, method, raw_path, target, action)
+    if op is not None or is_rpc(service):
+        return op
+    return operation_name(service, method, raw_path, query, headers)
+
+
+# ---- where: the host the SDK addresses for a service and region ---------------------------------------------------
+
+
+@cache
+def endpoint_url(service: str, region: str) -> str:
+    """The base URL boto3 addresses on AWS for a service in a region (from botocore's endpoint rules)."""
+    from botocore.config import Config
+
+    config = Config(ignore_configured_endpoint_urls=True, use_fips_endpoint=False, use_dualstack_endpoint=False)
+    try:
+        client = _session().create_client(
+            service, region_name=region, aws_access_key_id="x", aws_secret_access_key="x", config=config
+        )
+        url = str(client.meta.endpoint_url).rstrip("/")
+    except Exception:  # a ruleset that needs more than a region (account-scoped services): the classic form
+        prefix = _names(service)[0]
+        url = f"https://{prefix}.{region}.amazonaws.com"
+    return url

@@ -2,11 +2,17 @@
 
     from replaykit.sandbox import running
 
-    with running() as ep:   # ep.bedrock_runtime, ep.openai, ep.s3, ep.profile
+    with running() as ep:   # ep.aws, ep.bedrock_runtime, ep.openai, ep.s3, ep.profile
         ...
 
-Bedrock Runtime (``/model/{modelId}/...``) and OpenAI (``/v1/...``) share one port; S3 is moto's server on a
-second port, reset on every start. Answers are deterministic: the same request gets the same text, token counts,
+``ep.aws`` serves every AWS service boto3 signs for, routed by the SigV4 credential scope: Bedrock Runtime and
+the Bedrock control plane (``ListFoundationModels``/``GetFoundationModel`` from the sandbox's model catalogue),
+SageMaker Runtime ``InvokeEndpoint`` (a JSON echo model; ``sandbox-error-<ErrorCode>`` endpoints answer with
+that error), and everything moto serves (DynamoDB, STS, SQS, Secrets Manager, SSM, ...). OpenAI (``/v1/...``)
+shares the port. S3 is also moto's server on a second port (``ep.s3``). moto's state is reset on every start and
+by ``POST /moto-api/reset`` (the pytest plugin resets it before each recorded test).
+
+Answers are deterministic: the same request gets the same text, token counts,
 tool inputs and embeddings; only ids, timestamps and latencies vary, as they do with the real services.
 With tools offered, a tool is called when the choice forces one (Bedrock ``any``/``tool``, OpenAI ``required`` or a
 named function) or, under ``auto``, when the last user message mentions a word of a tool's name ("weather" for

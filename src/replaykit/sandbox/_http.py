@@ -28,6 +28,7 @@ class Request:
     body: bytes
     profile: Profile
     params: dict[str, str] = field(default_factory=dict)  # named groups of the matched route
+    raw_target: str = ""  # path and query exactly as sent (what a proxy forwards)
 
     def header(self, name: str, default: str | None = None) -> str | None:
         """A request header by case-insensitive name."""

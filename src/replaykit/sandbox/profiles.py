@@ -120,8 +120,16 @@ _CONVERSE_STREAM = "bedrock-runtime.ConverseStream"
 LEGACY_2024 = Profile(
     name="legacy-2024",
     description="The providers as of mid-2024: OpenAI chat completions before service tiers, token-detail objects, "
-    "annotations and stream obfuscation; Bedrock Converse before the metrics object.",
+    "annotations and stream obfuscation; Bedrock Converse before the metrics object; Bedrock's model list "
+    "before model lifecycles.",
     changes=(
+        ProfileChange(
+            "bedrock.ListFoundationModels",
+            "response",
+            "modelSummaries[].modelLifecycle",
+            "field_removed",
+            "foundation model summaries have no modelLifecycle",
+        ),
         ProfileChange(_CHAT, "response", "service_tier", "field_removed", "no service_tier in chat completions"),
         ProfileChange(
             _CHAT,

@@ -1,4 +1,4 @@
-"""The sandbox HTTP server (Bedrock Runtime and OpenAI on one port, routed by path) and ``running()``."""
+"""The sandbox HTTP server (AWS by SigV4 scope, Bedrock Runtime and OpenAI on one port) and ``running()``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from replaykit.errors import SandboxError
-from replaykit.sandbox import profiles
+from replaykit.sandbox import aws, profiles
 from replaykit.sandbox._http import PROFILE_HEADER, Reply, Request, http_date, json_bytes
 from replaykit.sandbox.bedrock import urls as bedrock_urls
 from replaykit.sandbox.openai import urls as openai_urls
@@ -33,13 +33,20 @@ class Endpoints:
     openai: str
     s3: str
     profile: str
+    # every AWS service boto3 speaks, routed by the SigV4 scope (Bedrock Runtime and S3 answer here too)
+    aws: str = ""
 
     def as_dict(self) -> dict[str, str]:
         """The endpoints as a plain dict (the CLI prints it as one JSON line)."""
         return asdict(self)
 
 
-def _dispatch(req: Request) -> Reply:
+def _dispatch(req: Request, moto: aws.MotoProxy | None = None) -> Reply:
+    scope = aws.scope_of(req)
+    if scope is not None and (moto is not None or scope[1] in aws.MODELED):
+        return aws.dispatch(req, scope[0], scope[1], moto)
+    if moto is not None and req.path.startswith("/moto-api/"):
+        return moto.forward(req, None, None)  # moto's own API: POST /moto-api/reset empties every service
     if req.path.startswith("/v1/") or req.path == "/v1":
         routes, fallback = openai_urls.ROUTES, openai_urls.FALLBACK
     else:
@@ -53,13 +60,22 @@ def _dispatch(req: Request) -> Reply:
 
 
 def handle(
-    method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None, profile: str = "default"
+    method: str,
+    path: str,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    profile: str = "default",
+    moto: aws.MotoProxy | None = None,
 ) -> Reply:
-    """Answer one request in-process, without sockets (the same routing and wire code the server uses)."""
+    """Answer one request in-process, without sockets (the same routing and wire code the server uses).
+
+    Without ``moto``, only what the sandbox itself models answers (Bedrock, SageMaker Runtime, OpenAI).
+    """
     split = urlsplit(path)
     lowered = {k.lower(): v for k, v in (headers or {}).items()}
     chosen = profiles.PROFILES.get(lowered.get(PROFILE_HEADER, ""), profiles.PROFILES[profile])
-    return _dispatch(Request(method, split.path, parse_qs(split.query), lowered, body, chosen))
+    req = Request(method, split.path, parse_qs(split.query), lowered, body, chosen, raw_target=path)
+    return _dispatch(req, moto)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -101,7 +117,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         body = self._read_body()
         try:
-            reply = handle(self.command, self.path, body, dict(self.headers.items()), self.server.profile.name)
+            reply = handle(
+                self.command, self.path, body, dict(self.headers.items()), self.server.profile.name, self.server.moto
+            )
         except Exception:  # a bug in a handler must not kill the connection thread silently
             log.exception("sandbox handler failed for %s %s", self.command, self.path)
             reply = Reply(
@@ -155,6 +173,7 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], profile: profiles.Profile, family: int) -> None:
         self.address_family = family
         self.profile = profile
+        self.moto: aws.MotoProxy | None = None
         self._connections: set[socket.socket] = set()
         self._lock = threading.Lock()
         super().__init__(address, _Handler)
@@ -202,9 +221,14 @@ def running(host: str = "127.0.0.1", port: int = 0, profile: str = "default") ->
     s3 = S3Server(host)
     try:
         s3.start()
+        server.moto = aws.MotoProxy(_url_host(host).strip("[]"), s3.port, aws.aws_host)
         base = f"http://{_url_host(host)}:{server.server_address[1]}"
         yield Endpoints(
-            bedrock_runtime=base, openai=base + "/v1", s3=f"http://{_url_host(host)}:{s3.port}", profile=profile
+            bedrock_runtime=base,
+            openai=base + "/v1",
+            s3=f"http://{_url_host(host)}:{s3.port}",
+            profile=profile,
+            aws=base,
         )
     finally:
         s3.stop()

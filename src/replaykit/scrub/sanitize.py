@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from replaykit.exchange import Body, Exchange
-from replaykit.providers import PLACEHOLDER_ACCOUNT, rewrite_to_canonical, s3, scrub_accounts
+from replaykit.providers import PLACEHOLDER_ACCOUNT, canonical_uri, rewrite_to_canonical, s3, scrub_accounts, selectors
 from replaykit.scrub import patterns as P
 from replaykit.scrub.scanner import (
     PLACEHOLDER_ACCESS_KEY_ID,
@@ -340,7 +340,9 @@ def scrub_request(request: Any, rules: Rules | None = None) -> Any:
         body = s3.decode_aws_chunked(bytes(body))
         headers = {k: v for k, v in headers.items() if k.lower() != "content-encoding"}
         request.body = body
-    request.uri = scrub_uri(request.uri, rules)
+    # the host the SDK would address on AWS, decided by the signature (service and region) before it is scrubbed
+    uri = canonical_uri(request.method, request.uri, selectors(request.uri, headers, body), rules and rules.host_map)
+    request.uri = scrub_uri(uri, rules)
     request.headers = {
         k: v[0] if len(v) == 1 else ", ".join(v) for k, v in scrub_headers(headers, request=True, rules=rules).items()
     }
