@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 LINT_PATHS := $(wildcard src tests benchmarks examples)
 
-.PHONY: setup test demo lint fmt bench contracts-check scan
+.PHONY: setup test test-all demo lint type fmt bench contracts-check scan
 
 $(BIN)/replaykit: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -14,10 +14,26 @@ $(BIN)/replaykit: pyproject.toml
 
 setup: $(BIN)/replaykit
 
-# the test command (README, .ci/run): lint, then the whole suite on 2 workers
+# the test command (README, .ci/run): lint, types, layers, then the whole suite on 2 workers
 test: setup
 	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check src
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 	REPLAYKIT_SLOW_TESTS=1 $(BIN)/python -m pytest -n 2 -q
+
+# the suite on every supported Python found on this machine (3.11, 3.12, 3.13), each in its own venv
+PYTHONS ?= python3.11 python3.12 python3.13
+test-all:
+	@set -e; for py in $(PYTHONS); do \
+	  if ! command -v $$py >/dev/null; then echo "== $$py: not installed, skipped"; continue; fi; \
+	  echo "== $$py"; $$py -m venv .venv-$$py; .venv-$$py/bin/pip install -q -e ".[dev]"; \
+	  .venv-$$py/bin/python -m pytest -n 2 -q -p no:randomly; \
+	done
+
+type: setup
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # the main job end to end on the offline sandbox: re-record into scratch, check contracts, diff, report
 demo: setup

@@ -6,18 +6,30 @@ from pathlib import Path
 
 import pytest
 
+import real_corpus
+
 pytest_plugins = ["pytester"]
 
 REPO = Path(__file__).resolve().parents[1]
-REAL_CASSETTES = REPO.parent / "shared" / "real-cassettes"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Say whether the real-cassettes corpus is here (its tests skip loudly, not silently, when it is not)."""
+    return real_corpus.header()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under ``REPLAYKIT_REQUIRE_REAL_CASSETTES=1`` (CI) a missing corpus is an error, not a skip."""
+    if real_corpus.REQUIRED and not real_corpus.PRESENT:
+        raise pytest.UsageError(real_corpus.REASON)
 
 
 @pytest.fixture(scope="session")
 def real_cassettes() -> Path:
     """The read-only directory of cassettes recorded against the real providers (skip when absent)."""
-    if not REAL_CASSETTES.is_dir():
-        pytest.skip("../shared/real-cassettes is not present")
-    return REAL_CASSETTES
+    if not real_corpus.PRESENT:
+        pytest.skip(real_corpus.REASON)
+    return real_corpus.REAL_CASSETTES
 
 
 @pytest.fixture(scope="session")

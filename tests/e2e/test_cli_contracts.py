@@ -132,7 +132,7 @@ def test_missing_directories_exit_2(project: Path, capsys: pytest.CaptureFixture
 
 
 @pytest.mark.parametrize(("name", "place"), [
-    ("not_json.json", "line 5 column 34: invalid JSON: Expecting property name enclosed in double quotes"),
+    ("not_json.json", "line 5 column 34: invalid JSON: "),  # then CPython's wording, which varies by version
     ("bad_schema.json", "response.success.properties.stopReason.type: not a valid JSON Schema: "),
 ])
 def test_broken_contract_file_exit_2_with_one_line(project: Path, capsys: pytest.CaptureFixture[str], name: str,

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
+import real_corpus
 from replaykit.cli import main
 from replaykit.scrub import patterns as P
 
 REPO = Path(__file__).resolve().parents[2]
 CLEAN = REPO / "tests" / "cases" / "scan" / "clean_cassette.yaml"
-REAL = REPO.parent / "shared" / "real-cassettes"
+REAL = real_corpus.REAL_CASSETTES
 FINDING_KEYS = {"rule", "description", "location", "preview", "file", "exchange", "fingerprint", "severity"}
 
 
@@ -136,7 +137,7 @@ def test_case_templates_scan_clean(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["scan", str(REPO / "tests" / "cases" / "scan")], capsys)[0] == 0
 
 
-@pytest.mark.skipif(not REAL.is_dir(), reason="real cassettes not available")
+@real_corpus.requires_real
 def test_real_cassettes(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["scan", "--format", "json", str(REAL)], capsys)
     report = json.loads(out)

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+import real_corpus
 from replaykit.drift import DriftConfig, compare_exchanges, compare_trees
 
 _CASES = Path(__file__).resolve().parents[1] / "cases" / "drift"
-REAL = Path(__file__).resolve().parents[2].parent / "shared" / "real-cassettes"
+REAL = real_corpus.REAL_CASSETTES
 MAX_TOKENS = "tests/models/cassettes/test_bedrock/test_bedrock_model_max_tokens.yaml"
 
 
@@ -92,7 +93,7 @@ def test_unreadable_cassette_is_reported(tmp_path):
     assert (f.check, f.cassette, f.severity) == ("cassette-unreadable", "broken.yaml", "breaking")
 
 
-@pytest.mark.skipif(not (REAL / "pydantic__pydantic-ai" / MAX_TOKENS).is_file(), reason="real cassettes absent")
+@real_corpus.requires_real
 def test_real_bedrock_drift_between_2025_and_2026():
     from replaykit.cassette import load_exchanges  # the lead's loader reads pydantic-ai's parsed_body format
 
@@ -109,7 +110,7 @@ def test_real_bedrock_drift_between_2025_and_2026():
     assert not report.failed("breaking") and report.failed("additive")
 
 
-@pytest.mark.skipif(not REAL.is_dir(), reason="real cassettes absent")
+@real_corpus.requires_real
 def test_real_stream_drift_is_request_temperature_and_metadata_usage():
     rel = "tests/models/cassettes/test_bedrock/test_bedrock_model_stream.yaml"
     report = compare_trees(REAL / "pydantic__pydantic-ai@6f991cb24" / rel, REAL / "pydantic__pydantic-ai" / rel)

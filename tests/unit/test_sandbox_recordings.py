@@ -10,17 +10,17 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import yaml
 
+import real_corpus
 from replaykit.codecs import eventstream, sse
 from replaykit.sandbox.server import handle
 
-REAL = Path(__file__).resolve().parents[2].parent / "shared" / "real-cassettes"
+REAL = real_corpus.REAL_CASSETTES
 
 SIGV4 = ("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20250101/us-east-1/bedrock/aws4_request, "
          "SignedHeaders=content-type;host;x-amz-date, Signature=" + "0" * 64)
@@ -143,15 +143,15 @@ def _allowed(path: str) -> bool:
     return False
 
 
-EXCHANGES = _exchanges() if REAL.is_dir() else []
+EXCHANGES = _exchanges() if real_corpus.PRESENT else []
 
 
-@pytest.mark.skipif(not REAL.is_dir(), reason=f"real recordings not found at {REAL}")
+@real_corpus.requires_real
 def test_recordings_were_found() -> None:
     assert len(EXCHANGES) >= 20
 
 
-@pytest.mark.skipif(not REAL.is_dir(), reason=f"real recordings not found at {REAL}")
+@real_corpus.requires_real
 @pytest.mark.parametrize(("name", "index", "req", "resp"), EXCHANGES,
                          ids=[f"{e[0].rsplit('/', 1)[-1]}#{e[1]}" for e in EXCHANGES])
 def test_sandbox_produces_every_recorded_field(name: str, index: int, req: dict[str, Any],

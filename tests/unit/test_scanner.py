@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 import pytest
 
+import real_corpus
 from replaykit.errors import CassetteError, ConfigError
 from replaykit.scrub import patterns as P
 from replaykit.scrub import scanner
@@ -31,7 +32,7 @@ from replaykit.scrub.scanner import (
 )
 
 CASES = Path(__file__).resolve().parents[1] / "cases" / "scan"
-REAL = Path(__file__).resolve().parents[2].parent / "shared" / "real-cassettes"
+REAL = real_corpus.REAL_CASSETTES
 LIVE_RULES = [r.id for r in P.RULES if r.id != "high-entropy-header"]
 _MARKER = re.compile(r"«(secret|b64|url|jsonstr):([^«»]*)»")
 
@@ -339,7 +340,7 @@ REAL_EXPECTED = Counter({("openai-identifier", "openai-organization"): 5, ("open
                          ("aws-account-id", "guardrailArn"): 2, ("credential-field", "cookie[0]"): 2})
 
 
-@pytest.mark.skipif(not REAL.is_dir(), reason="real cassettes not available")
+@real_corpus.requires_real
 def test_real_cassettes_report() -> None:
     findings: list[Finding] = []
     files = [p for p in sorted(REAL.rglob("*")) if p.is_file()]

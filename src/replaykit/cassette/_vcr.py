@@ -68,11 +68,11 @@ class VcrCassette(Cassette):
         return str(self._path)
 
     def apply_request_hooks(self, request: Any) -> Any:
-        """vcrpy's ``before_record_request`` chain (replaykit's scrubbing, then the user's); None: drop it."""
+        """Vcrpy's ``before_record_request`` chain (replaykit's scrubbing, then the user's); None: drop it."""
         return self._before_record_request(request)
 
     def apply_response_hooks(self, response: Any) -> Any:
-        """vcrpy's ``before_record_response`` chain; None: drop it."""
+        """Vcrpy's ``before_record_response`` chain; None: drop it."""
         return self._before_record_response(response)
 
     def mark_played(self, index: int) -> None:
@@ -156,7 +156,7 @@ def send_real(request: Any, timeout: float = 120.0) -> dict[str, Any]:
 
 
 def record_mode(value: str) -> RecordMode:
-    """vcrpy's RecordMode for a replaykit mode name (``rewrite`` records new episodes into a fresh file)."""
+    """Vcrpy's RecordMode for a replaykit mode name (``rewrite`` records new episodes into a fresh file)."""
     return RecordMode("new_episodes" if value == "rewrite" else value)
 
 

@@ -102,7 +102,7 @@ class IndexedCassette(VcrCassette):
         return None if filtered is _DROPPED or not filtered else filtered
 
     def filter_request(self, request: Any) -> Any:
-        """vcrpy's hook application, answered from the per-request cache."""
+        """Vcrpy's hook application, answered from the per-request cache."""
         return self._filtered(request)
 
     def _live_keys(self, request: Any) -> tuple[RequestKey, Any] | None:
@@ -319,7 +319,7 @@ class IndexedCassette(VcrCassette):
         return request_body(self.data[index][0], self.rules, self.ignore_fields)[1]
 
     def find_requests_with_most_matches(self, request: Any) -> list[tuple[Any, list[str], list[tuple[str, str]]]]:
-        """vcrpy's similar-request report, computed from replaykit keys (slow path only)."""
+        """Vcrpy's similar-request report, computed from replaykit keys (slow path only)."""
         filtered = self._filtered(request) or request
         want = self.key(filtered)
         out = []

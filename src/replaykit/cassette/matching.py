@@ -259,7 +259,7 @@ def live_keys(
 
 
 def vcr_matcher(rules: Any = None, ignore_fields: tuple[str, ...] = ()) -> Callable[[Any, Any], None]:
-    """replaykit's matching as a pairwise vcrpy matcher: ``vcr.register_matcher("replaykit", vcr_matcher())``.
+    """Replaykit's matching as a pairwise vcrpy matcher (register it under the name ``replaykit``).
 
     Same keys as ``IndexedCassette`` (the request as sent, else scrubbed, against the stored one scrubbed), so
     plain vcrpy cassettes matched with it agree with the index; only the cost differs (vcrpy calls a matcher

@@ -58,6 +58,7 @@ class RecordedRequest(VcrRequest):
 
     @property  # type: ignore[override]
     def body(self) -> Any:
+        """The request body bytes, encoded from the decoded exchange on first access."""
         if not self._encoded:
             self._body = bodies.encode(self.exchange.request.body) or None
             self._encoded = True

@@ -1,3 +1,5 @@
+"""``python -m replaykit.cli``."""
+
 from replaykit.cli import main
 
 raise SystemExit(main())

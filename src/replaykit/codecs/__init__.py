@@ -1,0 +1,1 @@
+"""Wire-format codecs: AWS event streams, server-sent events, CBOR."""

@@ -1,5 +1,6 @@
-"""CBOR (RFC 8949) as the smithy-rpc-v2-cbor protocol uses it, decoded to JSON-like values so cassettes read
-like JSON documents, and encoded back to the same bytes.
+"""CBOR (RFC 8949) as the smithy-rpc-v2-cbor protocol uses it.
+
+Decoded to JSON-like values so cassettes read like JSON documents, and encoded back to the same bytes.
 
 Values map to JSON: maps, arrays, text, integers, floats, booleans and null as themselves; byte strings as
 ``{"$bytes": "<base64>"}``; tag 1 (epoch timestamps) as ``{"$epoch": <number>}``; any other tag as

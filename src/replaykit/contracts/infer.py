@@ -165,8 +165,11 @@ def infer_schema(
 
 @contextmanager
 def requiring(min_samples: int, *, grow: bool = False) -> Iterator[None]:
-    """Within the block, inference requires ``min_samples`` samples per required key; ``grow``: merging takes the
-    inferred ``required`` instead of intersecting (the existing contract saw too few samples to judge)."""
+    """Within the block, inference requires ``min_samples`` samples per required key.
+
+    ``grow``: merging takes the inferred ``required`` instead of intersecting (the existing contract saw too few
+    samples to judge).
+    """
     a = _MIN_SAMPLES.set(max(1, int(min_samples)))
     b = _GROW_REQUIRED.set(grow)
     try:

@@ -1,8 +1,10 @@
-"""What recorded traffic costs: token usage of every exchange priced from a dated, overridable price table
-(USD per 1M tokens per model id prefix, ``data/prices.json``; ``[tool.replaykit] prices`` overrides entries), a
-session tracker, and the record-mode guard behind ``--replaykit-cost-limit``. Usage is normalised so that
-``input_tokens`` never includes cache reads or writes (OpenAI counts cached tokens inside ``prompt_tokens``; Bedrock
-reports them apart), so each token is priced once.
+"""What recorded traffic costs.
+
+Token usage of every exchange is priced from a dated, overridable price table (USD per 1M tokens per model id
+prefix, ``data/prices.json``; ``[tool.replaykit] prices`` overrides entries), a session tracker, and the record-mode
+guard behind ``--replaykit-cost-limit``. Usage is normalised so that ``input_tokens`` never includes cache reads or
+writes (OpenAI counts cached tokens inside ``prompt_tokens``; Bedrock reports them apart), so each token is priced
+once.
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
-"""``rerecord --accept`` without churn: a re-recorded cassette that differs from the committed one only in values
-that change on every call (ids, dates, generated text, token counts) keeps its committed text byte for byte.
+"""``rerecord --accept`` without churn.
+
+A re-recorded cassette that differs from the committed one only in values that change on every call (ids, dates,
+generated text, token counts) keeps its committed text byte for byte.
 
 "Only volatile" means, for every exchange pair: no drift finding at all, every changed response value at a volatile
-path, and every changed request value one the provider handed out earlier in the same cassette (a tool-use id, an
-S3 upload id, an ETag) -- so the committed cassette still replays the test exactly as the new one would. The whole
+path, and every changed request value one the provider handed out earlier in the same cassette (a tool-use id, an S3
+upload id, an ETag) -- so the committed cassette still replays the test exactly as the new one would. The whole
 cassette is kept or replaced, never spliced: a cassette mixing two recordings could hand out an id in one exchange
 and expect a different one in the next.
 """

@@ -1,5 +1,7 @@
-"""Turn raw findings into classified ones: default severity, config and per-path overrides, closed enums, the
-allow-list, and ignored paths."""
+"""Turn raw findings into classified ones.
+
+Default severity, config and per-path overrides, closed enums, the allow-list, and ignored paths.
+"""
 
 from __future__ import annotations
 

@@ -55,6 +55,7 @@ def diff_shapes(old: Shape, new: Shape) -> list[tuple[str, str, set[str], set[st
 
 
 def compare_headers(old: Exchange, new: Exchange, emit: Emit) -> None:
+    """Emit findings for response headers that changed meaningfully (content type, the provider's contract)."""
     ho = {k.lower(): v for k, v in old.response.headers.items()}
     hn = {k.lower(): v for k, v in new.response.headers.items()}
     if not ho or not hn:
@@ -73,6 +74,7 @@ def compare_headers(old: Exchange, new: Exchange, emit: Emit) -> None:
 
 
 def compare_request(old: Exchange, new: Exchange, emit: Emit) -> None:
+    """Emit findings for the request body's shape (what the SDK sends for the same test)."""
     where = "request.body"
     # a re-recorded test usually sends the very same body: only walk requests that differ
     same = old.request.body == new.request.body
@@ -105,6 +107,7 @@ def compare_response(
     emit: Emit,
     variant: tuple[Any, ...],
 ) -> None:
+    """Emit findings for the response: status, body shape, stream events."""
     if so.kind != sn.kind:
         emit("response-type-changed", "response.body", "", f"body {so.kind} → {sn.kind}", so.kind, sn.kind)
         return

@@ -1,4 +1,6 @@
-"""Re-record a project's suite into a scratch copy of its cassettes, check the new traffic against the contracts,
+"""What ``replaykit rerecord`` runs, for any project.
+
+Re-record a project's suite into a scratch copy of its cassettes, check the new traffic against the contracts,
 report drift, and (with ``accept``) take the new cassettes. What ``replaykit rerecord`` runs, for any project.
 
 The committed cassettes are only written with ``accept``, and only after the whole run has finished. Exit codes are

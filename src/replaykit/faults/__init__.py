@@ -1,5 +1,6 @@
-"""Fault injection: provider errors, transport failures, latency and broken streams, seen by the SDKs exactly as
-real ones, in replay and while recording.
+"""Fault injection: provider errors, transport failures, latency and broken streams.
+
+The SDKs see them exactly as real ones, in replay and while recording.
 
 A ``FaultPlan`` subscribes to ``CassetteHooks.before_send``: when a request matches a fault, the plan answers with an
 injected error response or raises the transport's own exception *instead of* the recorded exchange (or the live

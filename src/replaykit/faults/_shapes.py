@@ -1,5 +1,7 @@
-"""Provider-correct error responses for injected faults: a recorded error of the same kind when the cassette
-directory has one, else a built-in shape that matches what Bedrock, OpenAI and S3 send.
+"""Provider-correct error responses for injected faults.
+
+A recorded error of the same kind when the cassette directory has one, else a built-in shape that matches what
+Bedrock, OpenAI and S3 send.
 """
 
 from __future__ import annotations

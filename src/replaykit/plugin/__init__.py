@@ -104,7 +104,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: Any) -> None:
-    """xdist controller: merge a finished worker's replay/record counts into the session summary."""
+    """Xdist controller: merge a finished worker's replay/record counts into the session summary."""
     data = getattr(node, "workeroutput", {}).get("replaykit_stats")
     setup = node.config.stash.get(SETUP, None)
     if data and setup is not None:

@@ -34,8 +34,11 @@ def sandbox_endpoints(request: pytest.FixtureRequest) -> Any:
 
 @pytest.fixture
 def aws_client(request: pytest.FixtureRequest) -> Any:
-    """A factory of boto3 clients for the current mode: ``aws_client("dynamodb")``, ``aws_client("sts",
-    region_name="us-west-2")``: the sandbox's AWS endpoint, live AWS, or (replay) the AWS host with dummy keys."""
+    """A factory of boto3 clients for the current mode.
+
+    ``aws_client("dynamodb")``, ``aws_client("sts", region_name="us-west-2")``: the sandbox's AWS endpoint, live
+    AWS, or (replay) the AWS host with dummy keys.
+    """
     target = target_for(request.config)
 
     def make(service: str, **kwargs: Any) -> Any:

@@ -1,4 +1,3 @@
-"""Project-level chores: scaffolding a project for replaykit (``init``) and taking stock of its cassettes
-(``status``)."""
+"""Project-level chores: scaffolding a project (``init``) and taking stock of its cassettes (``status``)."""
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
-"""``replaykit status``: what cassettes a project has, how old they are, what SDK versions recorded them, which
-no collected test uses (orphans), and which tests that need a cassette have none.
+r"""``replaykit status``: a project's cassette inventory.
+
+What cassettes a project has, how old they are, what SDK versions recorded them, which no collected test uses
+(orphans), and which tests that need a cassette have none.
 
 Tests are collected with ``pytest --collect-only`` in a subprocess; a test's cassette is named as pytest-recording
-names it (``get_default_cassette_name``) under replaykit's ``vcr_cassette_dir``:
-``<cassette_dir>/<test module stem>/[<Class>.]<test name>.yaml``, with ``<>?%*:|"'/\\`` replaced by ``-``.
+names it (``get_default_cassette_name``) under replaykit's ``vcr_cassette_dir``: ``<cassette_dir>/<test module
+stem>/[<Class>.]<test name>.yaml``, with ``<>?%*:|"'/\\`` replaced by ``-``.
 """
 
 from __future__ import annotations

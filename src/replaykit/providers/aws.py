@@ -77,7 +77,7 @@ def _required(op: Any, location: str) -> frozenset[str]:
 
 @cache
 def service_model(service: str) -> Any:
-    """botocore's service model (loaded once per process)."""
+    """Botocore's service model (loaded once per process)."""
     return botocore.session.get_session().get_service_model(service)
 
 

@@ -388,7 +388,7 @@ _KNOWN_PREFIX = re.compile(
 
 
 def is_placeholder(secret: str) -> bool:
-    """True for values that only stand in for a secret: REDACTED, EXAMPLE keys, 000000000000, xxxx, runs…"""
+    """True for values that only stand in for a secret: REDACTED, EXAMPLE keys, 000000000000, xxxx, runs."""
     s = secret.strip()
     low = s.lower()
     if not s or low in _PLACEHOLDER_EXACT or any(p in low for p in _PLACEHOLDER_SUBSTRINGS):
@@ -537,7 +537,7 @@ def text_matches(text: str) -> list[tuple[str, str, int]]:
 
 
 def private_keys(text: str) -> list[tuple[int, int, str]]:
-    """PEM private key blocks with a real body (32+ base64 chars); cut-off blocks count too.
+    r"""PEM private key blocks with a real body (32+ base64 chars); cut-off blocks count too.
 
     The secret is the block rebuilt from its base64 characters only, so the same key has one fingerprint
     whether it appears raw, JSON-escaped (``\\n``) or folded by YAML.
