@@ -31,7 +31,6 @@ class Config:
     cost_limit: float | None = None
     sanitize: dict[str, Any] = field(default_factory=dict)
     volatile_fields: tuple[str, ...] = ()
-    drift: dict[str, Any] = field(default_factory=dict)
     prices: Path | None = None
     # the suite `replaykit rerecord` re-records (relative to root); () means pytest's testpaths
     rerecord_tests: tuple[str, ...] = ()
@@ -65,17 +64,27 @@ def find_pyproject(start: Path | None = None) -> Path | None:
     return None
 
 
+def read_table(pyproject: Path) -> dict[str, Any]:
+    """The ``[tool.replaykit]`` table of a pyproject.toml: the one place that parses it."""
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{pyproject}: invalid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{pyproject}: cannot read: {exc.strerror}") from exc
+    table = data.get("tool", {}).get("replaykit", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{pyproject}: [tool.replaykit] must be a table")
+    return table
+
+
 def load_config(start: Path | None = None) -> Config:
     """Read ``[tool.replaykit]`` (and REPLAYKIT_* environment variables) into a Config."""
     pyproject = find_pyproject(start)
     table: dict[str, Any] = {}
     root = Path.cwd() if pyproject is None else pyproject.parent
     if pyproject is not None:
-        try:
-            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{pyproject}: invalid TOML: {exc}") from exc
-        table = data.get("tool", {}).get("replaykit", {})
+        table = read_table(pyproject)
     known = {
         "cassette_dir",
         "contracts_dir",
@@ -109,7 +118,6 @@ def load_config(start: Path | None = None) -> Config:
         cost_limit=float(table["cost_limit"]) if "cost_limit" in table else None,
         sanitize=dict(table.get("sanitize", {})),
         volatile_fields=tuple(table.get("volatile_fields", ())),
-        drift=dict(table.get("drift", {})),
         prices=root / table["prices"] if "prices" in table else None,
         rerecord_tests=_paths(table.get("rerecord_tests", ()), pyproject, "rerecord_tests"),
         contract_min_samples=_positive_int(table.get("contract_min_samples", 3), pyproject, "contract_min_samples"),

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import fnmatch
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from replaykit.config import read_table
 from replaykit.drift.checks import BREAKING, CHECKS, normalize_severity
 from replaykit.drift.rules import path_matches
 from replaykit.errors import ConfigError
@@ -96,11 +96,7 @@ def load_drift_config(pyproject: Path | None) -> DriftConfig:
     pyproject = Path(pyproject)
     if not pyproject.is_file():
         raise ConfigError(f"{pyproject}: no such file")
-    try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{pyproject}: not valid TOML: {exc}") from exc
-    table = data.get("tool", {}).get("replaykit", {}).get("drift", {})
+    table = read_table(pyproject).get("drift", {})
     return drift_config_from_table(table, base_dir=pyproject.parent, source=str(pyproject))
 
 
