@@ -160,7 +160,7 @@ def record_mode(value: str) -> RecordMode:
     return RecordMode("new_episodes" if value == "rewrite" else value)
 
 
-def install(vcr: VCR, options: Callable[[str, dict[str, Any]], dict[str, Any]], cassette_class: type) -> None:
+def install(vcr: VCR, options: Callable[[str, dict[str, Any]], dict[str, Any]], cassette_class: type[Cassette]) -> None:
     """Make a pytest-recording ``VCR`` build ``cassette_class`` cassettes.
 
     ``options(mode, merged)`` turns vcrpy's merged configuration (the user's ``vcr_config`` and markers included)
@@ -184,7 +184,7 @@ def install(vcr: VCR, options: Callable[[str, dict[str, Any]], dict[str, Any]], 
 
         return cassette_class.use_arg_getter(args)
 
-    vcr._use_cassette = _use  # type: ignore[method-assign]
+    vcr._use_cassette = _use
 
 
 __all__ = ["PRIVATE_NAMES", "UNSUPPORTED_OPTIONS", "VCR_RANGE", "VcrCassette", "install", "record_mode", "send_real"]

@@ -69,15 +69,17 @@ def _item(raw: bytes, pos: int) -> tuple[Any, int]:
                 chunk, pos = _item(raw, pos)
                 chunks.append(chunk)
             pos += 1
-            data = b"".join(base64.b64decode(c["$bytes"]) for c in chunks) if major == 2 else "".join(chunks)
-            return ({"$bytes": base64.b64encode(data).decode()} if major == 2 else data), pos
+            if major == 2:
+                blob = b"".join(base64.b64decode(c["$bytes"]) for c in chunks)
+                return {"$bytes": base64.b64encode(blob).decode()}, pos
+            return "".join(chunks), pos
         data = raw[pos : pos + n]
         if len(data) != n:
             raise ValueError("truncated string")
         pos += n
         return ({"$bytes": base64.b64encode(data).decode("ascii")} if major == 2 else data.decode("utf-8")), pos
     if major == 4:
-        out = []
+        out: list[Any] = []
         while (n is None and raw[pos] != 0xFF) or (n is not None and len(out) < n):
             value, pos = _item(raw, pos)
             out.append(value)

@@ -112,7 +112,7 @@ def _compare(
     if (
         parsed.enum
         and official_values
-        and all(not a.get("type") or "string" in a.get("type") for a in alts if "enum" in a or "const" in a)
+        and all(not a.get("type") or "string" in a["type"] for a in alts if "enum" in a or "const" in a)
     ):
         unknown = sorted(v for v in parsed.enum if v not in official_values)
         if unknown:

@@ -245,7 +245,7 @@ class _Compiler:
         ]
         for bound, op in bounds:
             if bound is not None:
-                out.append(lambda v, b=bound, op=op: not (type(v) in (int, float) and not math.isnan(v)) or op(v, b))
+                out.append(_bound_check(bound, op))
         return out
 
     @staticmethod
@@ -275,3 +275,12 @@ class _Compiler:
             neg = self.compile(schema["not"])
             out.append(lambda v: not neg(v))
         return out
+
+
+def _bound_check(bound: float, op: Callable[[Any, Any], bool]) -> Callable[[Any], bool]:
+    """A check that a number (other values pass: the type check reports them) satisfies ``op(value, bound)``."""
+
+    def check(v: Any) -> bool:
+        return not (type(v) in (int, float) and not math.isnan(v)) or op(v, bound)
+
+    return check

@@ -61,7 +61,7 @@ class ContractGate:
                 learned.setdefault(ex.operation, []).append(ex)
         for operation, new in learned.items():
             store.learn(operation, new, min_samples=self.min_samples)
-        problems = []
+        problems: list[str] = []
         for path, ex, recorded in pending:
             if recorded or not store.exists(ex.operation):
                 continue

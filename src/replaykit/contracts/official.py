@@ -118,7 +118,7 @@ class _Shapes:
             if t == "boolean":
                 return {"type": "string", "enum": ["true", "false"]}
             return {"type": "string"}
-        return {
+        scalars: dict[str, dict[str, Any]] = {
             "integer": {"type": "integer"},
             "long": {"type": "integer"},
             "float": {"type": "number"},
@@ -126,7 +126,8 @@ class _Shapes:
             "boolean": {"type": "boolean"},
             "blob": {"type": "string"},
             "timestamp": {"type": ["number", "string"]},
-        }.get(t, {})
+        }
+        return scalars.get(t, {})
 
     def _wire_name(self, name: str, member: Any) -> str:
         if self.xml and member.type_name == "list" and member.serialization.get("flattened"):

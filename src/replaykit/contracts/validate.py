@@ -114,7 +114,8 @@ class CompiledContract:
             self._check(schema, pointer)
             root = dict(schema) if isinstance(schema, dict) else {"allOf": [schema]}
             if defs:
-                root["$defs"] = {**defs, **(root.get("$defs") or {})}
+                own = root.get("$defs")
+                root["$defs"] = {**defs, **(own if isinstance(own, dict) else {})}
             self.parts[name] = _Part(root)
         resp = doc.get("response") or {}
         self.content_types = frozenset(resp.get("content_types") or ())

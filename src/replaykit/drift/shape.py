@@ -158,7 +158,7 @@ def _enum_paths(enum_for: Callable[[str], Callable[[str], bool]] | None, where: 
     if enum_for is None:
         return _NEVER
     paths = enum_for(where)
-    return paths if paths else _NEVER
+    return paths if paths is not None else _NEVER
 
 
 def _xml_shape(text: Any, shape: Shape) -> None:

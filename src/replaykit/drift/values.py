@@ -79,7 +79,7 @@ def _body_values(where: str, a: Body, b: Body) -> list[tuple[str, str, str, str]
             return [(where, "", f"{n_old} events", f"{n_new} events")]
         return [(where, "", short(a.value), short(b.value))]
     diff = DeepDiff(a.value, b.value, ignore_order=False, view="tree", verbose_level=2)
-    out = []
+    out: list[tuple[str, str, str, str]] = []
     for key in _DEEPDIFF_KEYS:
         for level in diff.get(key, []):
             if len(out) >= MAX_VALUES_PER_BODY:

@@ -68,7 +68,8 @@ def _httpx_error(httpx: Any, kind: str) -> BaseException:
         cls, text = httpx.ReadTimeout, "The read operation timed out"
     else:
         cls, text = httpx.RemoteProtocolError, "Server disconnected without sending a response."
-    return cls(text)  # type: ignore[no-any-return]
+    error: BaseException = cls(text)
+    return error
 
 
 def _urllib3_error(kind: str, uri: str) -> BaseException:
@@ -78,9 +79,8 @@ def _urllib3_error(kind: str, uri: str) -> BaseException:
 
     if kind == "connect":
         # urllib3 raises this from connect(); botocore maps it to EndpointConnectionError
-        return NewConnectionError(
-            None, f"Failed to establish a new connection to {uri}: [Errno 111] Connection refused"
-        )
+        text = f"Failed to establish a new connection to {uri}: [Errno 111] Connection refused"
+        return NewConnectionError(None, text)  # type: ignore[arg-type]  # botocore reads only the message
     if kind == "read_timeout":
         # what a socket read raises; urllib3 turns it into ReadTimeoutError (botocore: ReadTimeoutError)
         return TimeoutError("The read operation timed out")
@@ -115,13 +115,13 @@ def broken_stream(ex: Exchange, after: int, error_type: str | None, message: str
         extra: dict[str, Any] = {}
         if name == "modelStreamErrorException":
             extra = {"originalStatusCode": 500, "originalMessage": "Internal server error"}
-        headers, payload = bedrock_provider.stream_exception(name, message, **extra)
+        event_headers, payload = bedrock_provider.stream_exception(name, message, **extra)
         kept.append(
             {
                 "event": name,
                 "event_header": ":exception-type",
                 "type": "exception",
-                "headers": {":content-type": headers[":content-type"]},
+                "headers": {":content-type": event_headers[":content-type"]},
                 "json": payload,
             }
         )
@@ -132,7 +132,7 @@ def broken_stream(ex: Exchange, after: int, error_type: str | None, message: str
     else:
         return None
     raw = bodies.encode(new_body)
-    headers = {
+    headers: dict[str, list[str]] = {
         k: list(v)
         for k, v in ex.response.headers.items()
         if k.lower() not in ("content-length", "transfer-encoding", "content-encoding")

@@ -181,8 +181,8 @@ def _describe(path: Path, rel: str, installed: dict[str, str], now: _dt.datetime
         doc = read_document(path)
     except ReplaykitError as exc:
         return CassetteInfo(rel, None, None, None, None, {}, [], [], 0, error=str(exc))
-    meta = doc.get("replaykit") if isinstance(doc.get("replaykit"), dict) else {}
-    interactions = doc.get("interactions") if isinstance(doc.get("interactions"), list) else []
+    meta: dict[str, Any] = doc["replaykit"] if isinstance(doc.get("replaykit"), dict) else {}
+    interactions: list[Any] = doc["interactions"] if isinstance(doc.get("interactions"), list) else []
     operations = sorted({str(i.get("operation")) for i in interactions if isinstance(i, dict) and i.get("operation")})
     recorded_at = meta.get("recorded_at")
     age = None
