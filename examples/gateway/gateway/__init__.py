@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from gateway.app import Gateway, Reply, StreamEvent
 from gateway.archive import S3Archive
+from gateway.aws import DynamoLedgerStore, available_models, caller_identity
 from gateway.breaker import CircuitBreaker, State
 from gateway.cache import ResponseCache, request_key
 from gateway.errors import AllProvidersFailed, GatewayError, ProviderError, RequestRejected
@@ -18,6 +19,7 @@ __all__ = [
     "CircuitBreaker",
     "Completion",
     "Delta",
+    "DynamoLedgerStore",
     "Gateway",
     "GatewayError",
     "OpenAIProvider",
@@ -29,5 +31,7 @@ __all__ = [
     "State",
     "StreamEvent",
     "UsageLedger",
+    "available_models",
+    "caller_identity",
     "request_key",
 ]

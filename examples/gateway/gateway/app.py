@@ -126,6 +126,7 @@ class Gateway:
 
     async def _finish(self, tenant: str, prompt: str, key: str, completion: Completion) -> Reply:
         entry = self.ledger.record(tenant, completion.provider, completion.model, completion.usage)
+        await self.ledger.persist(entry)
         reply = Reply(tenant, completion.text, completion.provider, completion.model, completion.usage, entry.usd)
         if self.archive is not None:
             record = {

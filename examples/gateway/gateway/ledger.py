@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from replaykit.cost import PriceTable, Usage, load_prices
 
@@ -34,8 +35,10 @@ class TenantTotals:
 class UsageLedger:
     """Records usage per call and keeps per-tenant totals."""
 
-    def __init__(self, prices: PriceTable | None = None) -> None:
+    def __init__(self, prices: PriceTable | None = None, store: Any = None, month: str = "2026-12") -> None:
         self.prices = prices or load_prices()
+        self.store = store  # e.g. a DynamoLedgerStore: every entry is also persisted there
+        self.month = month
         self.entries: list[Entry] = []
         self._totals: dict[str, TenantTotals] = {}
         self._lock = threading.Lock()
@@ -61,3 +64,15 @@ class UsageLedger:
         """Tenants with recorded usage."""
         with self._lock:
             return sorted(self._totals)
+
+    async def persist(self, entry: Entry) -> None:
+        """Write one entry to the store, when the ledger has one."""
+        if self.store is not None:
+            tokens = entry.usage.input_tokens + entry.usage.output_tokens
+            await self.store.put(entry.tenant, self.month, entry.provider, entry.model, tokens, entry.usd)
+
+    async def monthly_spend(self, tenant: str) -> float:
+        """A tenant's spend this month, from the store (the in-memory totals when there is none)."""
+        if self.store is None:
+            return self.totals(tenant).usd
+        return float(await self.store.monthly_spend(tenant, self.month))
