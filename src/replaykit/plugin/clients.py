@@ -1,8 +1,16 @@
-"""Real SDK clients configured for a mode: replay (canonical endpoints, dummy credentials), sandbox or live."""
+"""Real SDK clients configured for a mode: replay (canonical endpoints, dummy credentials), sandbox or live.
+
+Every client is new and independent (its own event handlers, credentials object, connection pool), but what is
+immutable across clients is built once per process and shared: the boto3/botocore session (its loader holds the
+parsed service models and endpoint data: re-reading them cost ~60 ms per boto3 client) and the SSL context of
+openai's HTTP clients (loading the CA bundle cost ~18 ms per openai client).
+"""
 
 from __future__ import annotations
 
+import functools
 import os
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,12 +34,30 @@ class Target:
     aws_endpoint: str | None = None  # the sandbox's one endpoint for every other AWS service
 
 
+_lock = threading.Lock()
+_sessions: dict[bool, Any] = {}
+
+
+def _boto3_session(*, live: bool) -> Any:
+    """One boto3 session per mode and process: clients made from it share its loader's parsed models.
+
+    Clients get their region explicitly. The replay/sandbox session carries no credentials (each client gets its
+    own dummy credentials object, so no test can reach another's); the live one resolves the user's once.
+    """
+    with _lock:  # boto3.Session registers handlers on its botocore session: build each one exactly once
+        session = _sessions.get(live)
+        if session is None:
+            import boto3
+
+            session = _sessions[live] = boto3.session.Session()
+        return session
+
+
 def boto3_client(service: str, target: Target, **kwargs: Any) -> Any:
     """A boto3 client for the target (retries off: each attempt would be one more recorded exchange).
 
     ``region_name`` overrides the target's region; other keyword arguments go to ``Session.client``.
     """
-    import boto3
     from botocore.config import Config as BotoConfig
 
     config = kwargs.pop("config", None) or BotoConfig(
@@ -39,27 +65,47 @@ def boto3_client(service: str, target: Target, **kwargs: Any) -> Any:
     )
     region = kwargs.pop("region_name", None) or target.region
     if target.kind == "live":
-        session = boto3.session.Session(region_name=region)
+        session = _boto3_session(live=True)
         if session.get_credentials() is None:
             raise ConfigError(
                 "live target: no AWS credentials found; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE"
             )
-        return session.client(service, config=config, **kwargs)
+        return session.client(service, region_name=region, config=config, **kwargs)
     if service == "bedrock-runtime":
         endpoint = target.bedrock_endpoint or target.aws_endpoint
     elif service == "s3":
         endpoint = target.s3_endpoint
     else:
         endpoint = target.aws_endpoint or target.bedrock_endpoint  # the sandbox serves all of AWS on that port
-    session = boto3.session.Session(
-        aws_access_key_id=REPLAY_AWS_KEY, aws_secret_access_key=REPLAY_AWS_SECRET, region_name=region
-    )
     if not endpoint:
         # replay: the host botocore's rules give (the one cassettes store), whatever AWS_ENDPOINT_URL says
         config = config.merge(BotoConfig(ignore_configured_endpoint_urls=True))
     if endpoint:
         kwargs.setdefault("endpoint_url", endpoint)
-    return session.client(service, config=config, **kwargs)
+    # each client gets its own credentials object: the shared session holds none
+    kwargs.setdefault("aws_access_key_id", REPLAY_AWS_KEY)
+    kwargs.setdefault("aws_secret_access_key", REPLAY_AWS_SECRET)
+    return _boto3_session(live=False).client(service, region_name=region, config=config, **kwargs)
+
+
+@functools.cache
+def _ssl_context() -> Any:
+    """The SSL context httpx would build for each client (CA bundle loaded once per process)."""
+    import httpx2
+
+    return httpx2.create_ssl_context()
+
+
+def _http_client(async_: bool) -> Any:
+    """A new HTTP client as openai builds its own (defaults, closed when collected), with the shared SSL context."""
+    try:  # the very class openai instantiates when given no http_client
+        from openai._base_client import AsyncHttpxClientWrapper as AsyncCls
+        from openai._base_client import SyncHttpxClientWrapper as SyncCls
+    except ImportError:  # pragma: no cover - openai moved them: its public defaults, without the close-on-collect
+        from openai import DefaultAsyncHttpxClient as AsyncCls  # type: ignore[assignment]
+        from openai import DefaultHttpxClient as SyncCls  # type: ignore[assignment]
+
+    return (AsyncCls if async_ else SyncCls)(verify=_ssl_context())
 
 
 def openai_client(target: Target, *, async_: bool = False, **kwargs: Any) -> Any:
@@ -68,6 +114,8 @@ def openai_client(target: Target, *, async_: bool = False, **kwargs: Any) -> Any
 
     cls = openai.AsyncOpenAI if async_ else openai.OpenAI
     kwargs.setdefault("max_retries", 0)
+    if "http_client" not in kwargs:
+        kwargs["http_client"] = _http_client(async_)
     if target.kind == "live":
         key = os.environ.get("OPENAI_API_KEY")
         if not key:
