@@ -11,7 +11,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from replaykit.cassette import cache, format, load_exchanges, persister
+from replaykit.cassette import cache, format, load_exchanges, memo, persister
 from replaykit.cassette.format import dump_document, make_document, read_document, write_atomic
 from replaykit.exchange import Body, Exchange, Request, Response
 
@@ -163,7 +163,7 @@ def test_persister_memo_hands_out_fresh_exchanges(tmp_path):
 
 
 def test_persister_memo_is_bounded(tmp_path, monkeypatch):
-    monkeypatch.setattr(persister, "MEMO_EXCHANGES", 10)
+    monkeypatch.setattr(memo, "MEMO_EXCHANGES", 10)
     paths = []
     for i in range(4):
         path = tmp_path / f"c{i}.yaml"

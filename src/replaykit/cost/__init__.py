@@ -213,7 +213,7 @@ def charge_of(exchange: Exchange, table: PriceTable) -> Charge | None:
 
 def cassette_charges(path: str | Path, table: PriceTable) -> list[Charge]:
     """The charges of every exchange of a cassette file (its decoded form stays memoised for replay)."""
-    from replaykit.cassette.persister import load_cached
+    from replaykit.cassette.memo import load_cached
 
     return [c for c in (charge_of(e, table) for e in load_cached(Path(path))) if c is not None]
 

@@ -1,4 +1,9 @@
-"""Wiring replaykit into vcrpy: the indexed cassette, persister and hooks, for the plugin and ``use_cassette``."""
+"""Wiring replaykit into vcrpy: the indexed cassette, persister and hooks, for the plugin and ``use_cassette``.
+
+vcrpy, the index and the sanitizer are imported when the first cassette is built, not with this module: the
+pytest plugin imports ``Setup`` at start-up, and importing vcrpy (it imports every HTTP library it can patch)
+cost ~0.5 s of every pytest start, tests with cassettes or not.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +13,16 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from replaykit.cassette import _vcr
-from replaykit.cassette._vcr import record_mode as record_mode_of
 from replaykit.cassette.hooks import CassetteHooks
-from replaykit.cassette.index import IndexedCassette
-from replaykit.cassette.persister import PersisterSettings, ReplaykitPersister
 from replaykit.config import Config, load_config
 from replaykit.errors import ConfigError, ContractViolation, NoMatchError
 from replaykit.exchange import Exchange
-from replaykit.scrub.sanitize import Rules, scrub_request
+
+if TYPE_CHECKING:
+    from replaykit.cassette.index import IndexedCassette
+    from replaykit.scrub.sanitize import Rules
 
 RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
 
@@ -64,6 +68,8 @@ class Setup:
     @property
     def rules(self) -> Rules:
         """Sanitization rules: built-in provider rules plus the user's, with the sandbox host map."""
+        from replaykit.scrub.sanitize import Rules
+
         return Rules.from_config(self.config.sanitize, self.host_map)
 
     def with_subscribers(self, *subscribers: Any) -> Setup:
@@ -75,6 +81,10 @@ class Setup:
 
     def cassette_kwargs(self, record_mode: str | None = None, **user: Any) -> dict[str, Any]:
         """Keyword arguments for ``IndexedCassette`` (user hooks run after replaykit's scrubbing)."""
+        from replaykit.cassette._vcr import record_mode as record_mode_of
+        from replaykit.cassette.persister import PersisterSettings, ReplaykitPersister
+        from replaykit.scrub.sanitize import scrub_request
+
         mode = record_mode or self.record_mode
         if mode not in RECORD_MODES:
             raise ConfigError(f"{mode!r} is not a valid record_mode; valid modes are: {', '.join(RECORD_MODES)}")
@@ -203,6 +213,8 @@ def use_cassette(
 
         gate = ContractGate(setup.config.contracts_dir, setup.config.contracts)
         setup = setup.with_subscribers(gate) if gate.mode == "check" else setup
+    from replaykit.cassette.index import IndexedCassette
+
     path = Path(path)
     kwargs = setup.cassette_kwargs(record_mode, **vcr_options)
     decorator = IndexedCassette.use(path=str(path), **kwargs)
@@ -211,6 +223,8 @@ def use_cassette(
 
 def install(vcr: Any, setup: Setup) -> None:
     """Make a pytest-recording VCR instance build replaykit cassettes (called from its configure hook)."""
+    from replaykit.cassette import _vcr
+    from replaykit.cassette.index import IndexedCassette
 
     def options(mode: str, merged: dict[str, Any]) -> dict[str, Any]:
         user_hook = merged.pop("before_record_request", None)
