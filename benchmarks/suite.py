@@ -309,6 +309,9 @@ def _env(project: Path, cache: Path) -> dict[str, str]:
     env["PYTHONPATH"] = str(project) + os.pathsep + env.get("PYTHONPATH", "")
     env["REPLAYKIT_CACHE_DIR"] = str(cache)
     env.pop("PYTEST_ADDOPTS", None)
+    # as in a normal install: modules (and pytest's assertion-rewritten plugin modules) are compiled once and
+    # cached; with PYTHONDONTWRITEBYTECODE every lazily imported module would be recompiled in every run
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     for var in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "OPENAI_API_KEY"):
         env.pop(var, None)
     env["AWS_CONFIG_FILE"] = env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-ISOLATION = '''
+ISOLATION = """
 import botocore.credentials
 import pytest
 from botocore.awsrequest import AWSResponse
@@ -50,7 +50,7 @@ def test_mutate_then_check(round, bedrock_runtime, s3, openai_client):
         creds.access_key = "MUTATED"
     openai_client._client.headers["x-leak"] = "1"
     openai_client.api_key = "sk-mutated"
-'''
+"""
 
 
 @pytest.mark.parametrize("mode", ["none", "once"])
@@ -60,7 +60,7 @@ def test_no_state_leaks_between_tests_through_client_fixtures(pytester, mode):
     result.assert_outcomes(passed=2)
 
 
-SAME_SDK_STATE = '''
+SAME_SDK_STATE = """
 def test_one(bedrock_runtime, s3):
     import json, os
     with open(os.environ["OUT"], "a") as f:
@@ -70,7 +70,7 @@ def test_one(bedrock_runtime, s3):
 
 def test_two(bedrock_runtime, s3):
     test_one(bedrock_runtime, s3)
-'''
+"""
 
 
 def test_service_models_are_loaded_once_per_process(pytester, monkeypatch):
@@ -83,3 +83,45 @@ def test_service_models_are_loaded_once_per_process(pytester, monkeypatch):
     (model_a, client_a), (model_b, client_b) = (json.loads(line) for line in out.read_text().splitlines())
     assert client_a != client_b  # a new client per test ...
     assert model_a == model_b  # ... from the one parsed service description
+
+
+ABOVE_URLLIB3 = """
+import pytest
+
+MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
+
+
+def test_converse(bedrock_runtime):
+    out = bedrock_runtime.converse(modelId=MODEL, messages=[{"role": "user", "content": [{"text": "hello"}]}])
+    assert out["output"]["message"]["content"][0]["text"]
+    assert out["ResponseMetadata"]["HTTPStatusCode"] == 200
+    # replay answered above urllib3: no connection pool was ever opened for this client (recording opens one)
+    pools = len(bedrock_runtime._endpoint.http_session._manager.pools)
+    assert (pools == 0) == (pytest.REPLAY_MODE == "none"), pools
+
+
+def test_object(s3):
+    if pytest.REPLAY_MODE != "none":
+        s3.create_bucket(Bucket="fast-path")
+        s3.put_object(Bucket="fast-path", Key="k.txt", Body=b"exact bytes", ContentType="text/plain")
+    got = s3.get_object(Bucket="fast-path", Key="k.txt")
+    assert got["Body"].read() == b"exact bytes" and got["ContentLength"] == 11
+
+
+def test_stream(bedrock_runtime):
+    out = bedrock_runtime.converse_stream(modelId=MODEL, messages=[{"role": "user", "content": [{"text": "hi"}]}])
+    events = list(out["stream"])
+    assert any("contentBlockDelta" in e for e in events) and "metadata" in events[-1]
+"""
+
+
+def test_replayed_boto3_answers_come_from_above_urllib3_and_parse_as_recorded(pytester):
+    pytester.makeconftest(
+        "import pytest\n\ndef pytest_configure(config):\n"
+        "    pytest.REPLAY_MODE = config.getoption('--record-mode') or 'none'\n"
+    )
+    pytester.makepyfile(test_fast=ABOVE_URLLIB3)
+    pytester.runpytest_subprocess("--record-mode=once", "-p", "no:randomly").assert_outcomes(passed=3)
+    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["*bedrock-runtime.Converse*1*0*"])

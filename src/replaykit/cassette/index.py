@@ -63,6 +63,12 @@ class IndexedCassette(VcrCassette):
         self._cursor_counts: Any = self.play_counts
         self._keys: list[RequestKey] = []
         self.misses: list[NoMatchError] = []
+        # boto3 requests this cassette plays are answered above urllib3 (see ``cassette._botocore``)
+        from replaykit.cassette._botocore import send_patch
+
+        patch = send_patch(self)
+        if patch is not None:
+            self.custom_patches = (*tuple(self.custom_patches or ()), patch)
 
     # -- public accessors ---------------------------------------------------------------------------------------
     def exchange(self, index: int) -> Exchange:
@@ -264,6 +270,21 @@ class IndexedCassette(VcrCassette):
     def can_play_response_for(self, request: Any) -> bool:
         """Whether this request is answered here (recorded or injected); raises NoMatchError on a replay miss."""
         return self._decide(request) is not _LIVE
+
+    def play_if_playable(self, request: Any) -> Any:
+        """The recorded response if the cassette plays ``request`` now and no ``before_send`` subscriber may step in.
+
+        Else None, with nothing decided, noted or played: the request then takes vcrpy's path as usual (a miss is
+        reported once, a fault is selected once). A subscriber tells it cannot step in with a true ``idle``.
+        """
+        for fn in self.hooks.before_send:
+            if not getattr(getattr(fn, "__self__", None), "idle", False):
+                return None
+        if self.record_mode == RecordMode.ALL or not (self.rewound or self.allow_playback_repeats):
+            return None
+        if self._filtered(request) is None or self._playable(request) is None:
+            return None
+        return self.play_response(request)
 
     def play_response(self, request: Any) -> Any:
         """The first unplayed response for the request, in recorded order, or a ``before_send`` hook's answer.

@@ -29,6 +29,11 @@ class _FaultDispatch:
     def __init__(self) -> None:
         self.plan: faults_mod.FaultPlan | None = None
 
+    @property
+    def idle(self) -> bool:
+        """No fault can be injected now (replay may then answer above the HTTP library's transport)."""
+        return self.plan is None
+
     def before_send(self, call: Any) -> Any:
         """The running test's faults decide (None outside a faulted test)."""
         plan = self.plan

@@ -48,8 +48,14 @@ def _boto3_session(*, live: bool) -> Any:
         session = _sessions.get(live)
         if session is None:
             import boto3
+            import botocore.session
 
-            session = _sessions[live] = boto3.session.Session()
+            from replaykit.providers.aws import data_loader
+
+            core = botocore.session.get_session()
+            # the loader replaykit's own operation lookups fill: every service model is parsed once per process
+            core.register_component("data_loader", data_loader())
+            session = _sessions[live] = boto3.session.Session(botocore_session=core)
         return session
 
 

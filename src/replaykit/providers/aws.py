@@ -76,9 +76,20 @@ def _required(op: Any, location: str) -> frozenset[str]:
 
 
 @cache
+def botocore_session() -> Any:
+    """One botocore session per process for reading service models (its loader parses each JSON model once)."""
+    return botocore.session.get_session()
+
+
+def data_loader() -> Any:
+    """The process's botocore data loader: SDK clients built by replaykit share it (and its parsed models)."""
+    return botocore_session().get_component("data_loader")
+
+
+@cache
 def service_model(service: str) -> Any:
     """Botocore's service model (loaded once per process)."""
-    return botocore.session.get_session().get_service_model(service)
+    return botocore_session().get_service_model(service)
 
 
 @cache
@@ -129,7 +140,7 @@ def operation_name(
 @cache
 def is_event_stream_output(service: str, operation: str) -> bool:
     """Whether botocore expects an event stream as the operation's response body."""
-    model = botocore.session.get_session().get_service_model(service)
+    model = botocore_session().get_service_model(service)
     try:
         output = model.operation_model(operation).output_shape
     except Exception:  # unknown operation name: not a stream as far as we know
@@ -146,7 +157,7 @@ def has_blob_payload(service: str, operation: str) -> bool:
     A non-streaming blob payload (InvokeModel's, InvokeEndpoint's) is the model's JSON and keeps its contract.
     """
     try:
-        shape = botocore.session.get_session().get_service_model(service).operation_model(operation).input_shape
+        shape = botocore_session().get_service_model(service).operation_model(operation).input_shape
     except Exception:  # not an AWS service or operation botocore knows
         return False
     payload = shape.serialization.get("payload") if shape is not None else None
@@ -158,20 +169,15 @@ def has_blob_payload(service: str, operation: str) -> bool:
 
 
 @cache
-def _session() -> Any:
-    return botocore.session.get_session()
-
-
-@cache
 def available_services() -> frozenset[str]:
     """Every service name this botocore knows."""
-    return frozenset(_session().get_available_services())
+    return frozenset(botocore_session().get_available_services())
 
 
 @cache
 def metadata(service: str) -> dict[str, Any]:
     """The ``metadata`` block of a service model (protocol, endpointPrefix, signingName, targetPrefix)."""
-    return dict(_session().get_component("data_loader").load_service_model(service, "service-2")["metadata"])
+    return dict(botocore_session().get_component("data_loader").load_service_model(service, "service-2")["metadata"])
 
 
 def _names(service: str) -> tuple[str, str]:
@@ -221,7 +227,7 @@ _CBOR_PATH = re.compile(r"^/service/(?P<service>[^/]+)/operation/(?P<operation>[
 
 @cache
 def _operation_names(service: str) -> frozenset[str]:
-    return frozenset(_session().get_service_model(service).operation_names)
+    return frozenset(botocore_session().get_service_model(service).operation_names)
 
 
 def protocol_operation(service: str, method: str, raw_path: str, target: str, action: str) -> str | None:
@@ -270,7 +276,7 @@ def endpoint_url(service: str, region: str) -> str:
 
     config = Config(ignore_configured_endpoint_urls=True, use_fips_endpoint=False, use_dualstack_endpoint=False)
     try:
-        client = _session().create_client(
+        client = botocore_session().create_client(
             service, region_name=region, aws_access_key_id="x", aws_secret_access_key="x", config=config
         )
         url = str(client.meta.endpoint_url).rstrip("/")

@@ -31,7 +31,7 @@ _OPTIONAL_PATCHERS = {"httplib2": "httplib2", "tornado": "tornado", "aiohttp": "
 
 @functools.cache
 def absent_patchers() -> tuple[str, ...]:
-    """vcrpy patcher groups whose library is not installed (found once per process).
+    """The vcrpy patcher groups whose library is not installed (found once per process).
 
     vcrpy tries to import every library it can patch each time a cassette is entered; an import that fails is not
     cached by Python, so each one re-scans ``sys.path`` (~35 µs each, several per test). Skipping the absent ones
