@@ -75,3 +75,18 @@ def test_integer_headers_round_trip_by_value_width():
     assert eventstream.decode(eventstream.encode([msg]))[0].headers == msg.headers
     with pytest.raises(CodecError, match="does not fit in 64 bits"):
         eventstream.encode([eventstream.Message({"huge": 2**70}, b"")])
+
+
+def test_header_blocks_encode_the_same_from_the_cache():
+    from replaykit.codecs.eventstream import _encode_header_block, _encode_headers
+
+    blocks = [
+        {":event-type": "contentBlockDelta", ":content-type": "application/json", ":message-type": "event"},
+        {"flag": True, "n": 1},
+        {"flag": 1, "n": True},  # equal as a tuple to the one above, different on the wire
+        {"when": {"timestamp": 1_700_000_000_000}},  # unhashable value: encoded without the cache
+    ]
+    for _ in range(2):  # first miss, then hit
+        for block in blocks:
+            assert _encode_headers(block) == _encode_header_block(block)
+    assert _encode_headers(blocks[1]) != _encode_headers(blocks[2])

@@ -108,7 +108,28 @@ def _decode_headers(raw: bytes, frame: int) -> dict[str, Any]:
     return headers
 
 
+# header blocks repeat on every event of a kind (":event-type", ":content-type", ":message-type"): encode each
+# distinct block once (~50 µs of a 7-event replayed answer's ~60 µs encoding was spent here)
+_BLOCK_CACHE: dict[tuple[tuple[str, Any, type], ...], bytes] = {}
+_BLOCK_CACHE_MAX = 4096
+
+
 def _encode_headers(headers: dict[str, Any]) -> bytes:
+    try:
+        # the value's type is part of the key: True == 1 but they encode differently
+        key = tuple((name, value, type(value)) for name, value in headers.items())
+        hit = _BLOCK_CACHE.get(key)
+    except TypeError:  # an unhashable value (a timestamp or uuid header): encode without the cache
+        return _encode_header_block(headers)
+    if hit is None:
+        hit = _encode_header_block(headers)
+        if len(_BLOCK_CACHE) >= _BLOCK_CACHE_MAX:
+            _BLOCK_CACHE.clear()
+        _BLOCK_CACHE[key] = hit
+    return hit
+
+
+def _encode_header_block(headers: dict[str, Any]) -> bytes:
     out = bytearray()
     for name, value in headers.items():
         raw_name = name.encode("utf-8")
