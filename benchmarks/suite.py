@@ -439,6 +439,25 @@ def collect_time(project: Path, cache: Path, repeat: int = 3) -> dict[str, float
     return out
 
 
+def xdist_time(project: Path, cache: Path, repeat: int = 2) -> dict[str, float]:
+    """Wall seconds of the whole replaykit project (every workload) serially and with ``-n 2`` (best of ``repeat``)."""
+    out = {}
+    for label, extra in (("serial", ["-p", "no:xdist"]), ("n2", ["-n", "2"])):
+        best = float("inf")
+        for _ in range(repeat):
+            start = time.perf_counter()
+            subprocess.run(
+                [PY, "-m", "pytest", "-q", "--record-mode=none", *extra, "tests"],
+                cwd=project,
+                env=_env(project, cache),
+                capture_output=True,
+                check=True,
+            )
+            best = min(best, time.perf_counter() - start)
+        out[label] = best
+    return out
+
+
 # ---- the run and the report -------------------------------------------------------------------------------------
 
 
@@ -450,11 +469,12 @@ class Suite:
     runs: dict[tuple[str, str], Run] = field(default_factory=dict)
     imports: dict[str, float] = field(default_factory=dict)
     collect: dict[str, float] = field(default_factory=dict)
+    xdist: dict[str, float] = field(default_factory=dict)
     record_seconds: float = 0.0
     load: str = ""
 
 
-def run_suite(n: int, repeat: int, work: Path, workloads: tuple[str, ...]) -> Suite:
+def run_suite(n: int, repeat: int, work: Path, workloads: tuple[str, ...], xdist: bool = False) -> Suite:
     """Build, record, convert, then time every (variant, workload) ``repeat`` times in round robin."""
     suite = Suite(n)
     cache = work / "cache"
@@ -482,6 +502,8 @@ def run_suite(n: int, repeat: int, work: Path, workloads: tuple[str, ...]) -> Su
                 )
     suite.imports = import_time()
     suite.collect = collect_time(projects["replaykit"], cache)
+    if xdist:
+        suite.xdist = xdist_time(projects["replaykit"], cache)
     try:
         suite.load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     except OSError:
@@ -536,6 +558,18 @@ def tables(suite: Suite) -> list[tuple[str, list[str], list[list[str]]]]:
         start_rows.append(["… with `-p no:replaykit`", f"{co['without']:.3f} s"])
         start_rows.append(["plugin's share of start-up + collection", f"{co['with'] - co['without']:.3f} s"])
     out.append(("Start-up", ["what", "time"], start_rows))
+    if suite.xdist:
+        x = suite.xdist
+        out.append(
+            (
+                f"xdist: the whole replaykit project ({4 * n} tests), wall clock",
+                ["run", "wall s", "vs serial"],
+                [
+                    ["serial (`-p no:xdist`)", f"{x['serial']:.1f}", "1.00×"],
+                    ["`-n 2`", f"{x['n2']:.1f}", f"{x['n2'] / x['serial']:.2f}×"],
+                ],
+            )
+        )
     return out
 
 
@@ -600,6 +634,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", type=int, default=200, help="tests per workload (default 200)")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each (variant, workload); best is kept")
+    parser.add_argument("--xdist", action="store_true", help="also time the whole project serially and with -n 2")
     parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated subset of workloads")
     parser.add_argument("--out", default=str(HERE / "SUITE.md"), help="Markdown report ('-' for none)")
     parser.add_argument("--work", help="directory for the generated projects (default: a temporary one, removed)")
@@ -614,7 +649,7 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True)
     started = time.perf_counter()
     try:
-        suite = run_suite(args.n, args.repeat, work, workloads)
+        suite = run_suite(args.n, args.repeat, work, workloads, args.xdist)
     finally:
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)
