@@ -508,6 +508,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", help="comma-separated N values (default 10,100,1000,10000)")
     parser.add_argument("--out", default=str(HERE / "RESULTS.md"), help="Markdown report ('-' for none)")
     parser.add_argument("--work", help="directory for cassettes and the cache (default: a temporary one)")
+    parser.add_argument(
+        "--per-op", action="store_true", help="only the per-operation table (N=20 of one kind, best of 7); no report"
+    )
     args = parser.parse_args(argv)
     sizes = tuple(int(s) for s in args.sizes.split(",")) if args.sizes else QUICK_SIZES if args.quick else FULL_SIZES
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="replaykit-bench-"))
@@ -515,9 +518,14 @@ def main(argv: list[str] | None = None) -> int:
     bench = Bench(sizes, work, args.quick)
     started = time.perf_counter()
     try:
-        record_sizes = tuple(n for n in sizes if n <= 1_000) if not args.quick else sizes
-        extras = None if args.quick else max(sizes)
-        bench.run(record_sizes, extras)
+        if args.per_op:
+            bench.per_operation(repeat=7)
+            bench.load_rows.clear()
+            args.out = "-"
+        else:
+            record_sizes = tuple(n for n in sizes if n <= 1_000) if not args.quick else sizes
+            extras = None if args.quick else max(sizes)
+            bench.run(record_sizes, extras)
     finally:
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)
