@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 LINT_PATHS := $(wildcard src tests benchmarks examples)
 
-.PHONY: setup test test-all demo lint type fmt bench contracts-check scan
+.PHONY: setup test test-all demo lint type fmt bench bench-suite contracts-check scan
 
 $(BIN)/replaykit: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -55,3 +55,7 @@ scan: setup
 
 bench: setup
 	$(BIN)/python benchmarks/run.py
+
+# the suite shape: 200 tests x 4 workloads as real pytest sessions, vs plain vcrpy and an in-memory floor
+bench-suite: setup
+	$(BIN)/python benchmarks/suite.py
