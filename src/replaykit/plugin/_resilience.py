@@ -209,9 +209,13 @@ def _cassette_candidates(item: pytest.Item, cassette_dir: Path) -> list[Path]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """``low_cost``/``high_cost`` from the cost of each test's recorded cassette and its ``replaykit_cost`` marker."""
+    """``low_cost``/``high_cost`` from the cost of each test's recorded cassette and its ``replaykit_cost`` marker.
+
+    Only when the run selects by them (``-m``/``-k`` naming ``low_cost``/``high_cost``): pricing means reading every
+    test's cassette at collection, ~0.3 ms each, which a run that does not select by cost should not pay.
+    """
     state = _state(config)
-    if state is None:
+    if state is None or not _selects_by_cost(config):
         return
     costs: dict[Path, float | None] = {}
     for item in items:
@@ -229,6 +233,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.low_cost)
         elif level == 2:
             item.add_marker(pytest.mark.high_cost)
+
+
+def _selects_by_cost(config: pytest.Config) -> bool:
+    expressions = (getattr(config.option, "markexpr", "") or "", getattr(config.option, "keyword", "") or "")
+    return any(marker in expr for expr in expressions for marker in ("low_cost", "high_cost"))
 
 
 def _cassette_cost(path: Path, table: PriceTable) -> float | None:
