@@ -646,7 +646,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="replaykit-suite-"))
     if args.work and work.exists():
         shutil.rmtree(work)
-    work.mkdir(parents=True)
+    work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     try:
         suite = run_suite(args.n, args.repeat, work, workloads, args.xdist)
