@@ -68,7 +68,8 @@ class IndexedCassette(VcrCassette):
 
         patch = send_patch(self)
         if patch is not None:
-            self.custom_patches = (*tuple(self.custom_patches or ()), patch)
+            patches: tuple[Any, ...] = tuple(getattr(self, "custom_patches", ()) or ())
+            self.custom_patches = (*patches, patch)
 
     # -- public accessors ---------------------------------------------------------------------------------------
     def exchange(self, index: int) -> Exchange:
