@@ -15,6 +15,7 @@ import zlib
 from typing import Any
 
 from replaykit.codecs import cbor, eventstream, sse
+from replaykit.codecs.safe import load_json
 from replaykit.errors import CodecError
 from replaykit.exchange import Body
 
@@ -50,7 +51,7 @@ def _pretty(value: Any) -> str:
 def _json_body(raw: bytes) -> tuple[Body, bool] | None:
     try:
         text = raw.decode("utf-8")
-        value = json.loads(text)
+        value = load_json(text)
     except (UnicodeDecodeError, ValueError):
         return None
     if not isinstance(value, (dict, list)):
@@ -231,7 +232,7 @@ def _event_to_dict(ev: sse.Event) -> dict[str, Any]:
     data: Any = ev.data
     if data[:1] in ("{", "["):
         try:
-            parsed = json.loads(data)
+            parsed = load_json(data)
             if _compact(parsed) == data:
                 data = parsed
         except ValueError:

@@ -16,12 +16,12 @@ from typing import Any
 import yaml
 
 from replaykit.cassette import bodies, cache
+from replaykit.codecs.safe import UnsafeDocumentError, load_json, load_yaml
 from replaykit.errors import CassetteError, CodecError, read_bytes
 from replaykit.exchange import Body, Exchange, Request, Response, content_type_of, header_value
 
 FORMAT = 1
 _BODY_KEYS = ("json", "text", "base64", "eventstream", "sse")
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
@@ -56,14 +56,18 @@ def parse_document(path: Path, raw: bytes, key: str | None = None) -> dict[str, 
     with cache.paused_gc():
         if name.endswith(".json"):
             try:
-                doc = json.loads(text)
+                doc = load_json(text)
             except json.JSONDecodeError as exc:
                 raise CassetteError(
                     f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", path=path
                 ) from exc
+            except UnsafeDocumentError as exc:
+                raise CassetteError(str(exc), path=path) from exc
         else:
             try:
-                doc = yaml.load(text, Loader=_Loader)  # noqa: S506 - CSafeLoader/SafeLoader only
+                doc = load_yaml(text)
+            except UnsafeDocumentError as exc:
+                raise CassetteError(str(exc), path=path) from exc
             except yaml.MarkedYAMLError as exc:
                 mark = exc.problem_mark
                 where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
