@@ -23,9 +23,9 @@ from replaykit.scrub.allowlist import Allowlist
 from replaykit.scrub.scanner import (
     PLACEHOLDERS,
     Finding,
+    UnscannableError,
     fingerprint_secret,
     scan_cassette_data,
-    UnscannableError,
     scan_file,
     scan_path,
     scan_text,
