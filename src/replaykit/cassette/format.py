@@ -5,6 +5,8 @@ Writing is atomic (temp file, fsync, rename) so a crash leaves the old cassette 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import gzip
 import json
 import os
@@ -16,7 +18,7 @@ from typing import Any
 import yaml
 
 from replaykit.cassette import bodies, cache
-from replaykit.codecs.safe import UnsafeDocumentError, load_json, load_yaml
+from replaykit.codecs.safe import UnsafeDocumentError, check_depth, load_json, load_yaml
 from replaykit.errors import CassetteError, CodecError, read_bytes
 from replaykit.exchange import Body, Exchange, Request, Response, content_type_of, header_value
 
@@ -137,8 +139,8 @@ def _exchange_from_interaction(index: int, item: Any, path: str | Path | None) -
     operation = item.get("operation")
     if operation is not None and not isinstance(operation, str):
         raise CassetteError("`operation` must be a string", path=path, exchange_index=index, field="operation")
-    req_body = _decoded_body(req_d)
-    resp_body = _decoded_body(resp_d)
+    req_body = _checked(_decoded_body(req_d), path, index, "request.body")
+    resp_body = _checked(_decoded_body(resp_d), path, index, "response.body")
     # replaykit's own cassettes name the operation and store decoded bodies: identifying the request (and so
     # knowing whether a raw body is an event stream or S3 data) is only needed for other flavours
     if not operation or req_body is None or resp_body is None:
@@ -197,6 +199,38 @@ def _decoded_body(part: dict[str, Any]) -> Body | None:
 def _raw_string(part: dict[str, Any]) -> Any:
     raw = part.get("body")
     return raw.get("string", raw.get("content")) if isinstance(raw, dict) else raw
+
+
+def _checked(body: Body | None, path: str | Path | None, index: int, where: str) -> Body | None:
+    """A stored decoded body whose shape every reader can trust, or a CassetteError naming the field."""
+    if body is None:
+        return None
+    problem = None
+    if body.kind in ("eventstream", "sse"):
+        if not isinstance(body.value, list):
+            problem = f"`{body.kind}` must be a list of events"
+        else:
+            bad = next((i for i, ev in enumerate(body.value) if not isinstance(ev, dict)), None)
+            if bad is not None:
+                problem = f"`{body.kind}` event #{bad} must be a mapping, found {type(body.value[bad]).__name__}"
+    elif body.kind == "base64":
+        if not isinstance(body.value, str):
+            problem = "`base64` must be a string"
+        else:
+            try:
+                base64.b64decode("".join(body.value.split()), validate=True)
+            except (binascii.Error, ValueError):
+                problem = "`base64` is not valid base64"
+    elif body.kind == "text" and not isinstance(body.value, str):
+        problem = "`text` must be a string"
+    if problem is None and body.kind != "empty":
+        try:
+            check_depth(body.value)
+        except UnsafeDocumentError as exc:
+            problem = str(exc)
+    if problem:
+        raise CassetteError(problem, path=path, exchange_index=index, field=where)
+    return body
 
 
 def _raw_body(part: dict[str, Any], headers: dict[str, list[str]], event_stream: bool, verbatim: bool) -> Body:
