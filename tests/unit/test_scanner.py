@@ -154,8 +154,11 @@ def test_real_shape_is_flagged_once(rule: str) -> None:
 
 def test_high_entropy_header_only_in_unknown_headers() -> None:
     token = P.sample_secret("high-entropy-header", random.Random(7))
-    hits = scan_value({"headers": {"x-session": [token], "x-amz-id-2": [token], "ETag": [token]}})
-    assert [(f.rule, f.location) for f in hits] == [("high-entropy-header", "headers.x-session[0]")]
+    hits = scan_value({"headers": {"x-upstream": [token], "x-amz-id-2": [token], "ETag": [token]}})
+    assert [(f.rule, f.location) for f in hits] == [("high-entropy-header", "headers.x-upstream[0]")]
+    # a header whose name says session/key/token/secret/auth is a credential whatever the value looks like
+    hits = scan_value({"headers": {"x-session": [token]}})
+    assert [(f.rule, f.location) for f in hits] == [("credential-field", "headers.x-session[0]")]
     assert scan_value({"json": {"p": token}}) == []  # bodies are not entropy-checked (stream padding, ids)
 
 

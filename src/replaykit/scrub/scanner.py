@@ -252,9 +252,9 @@ class _Scanner:
             return []
         # one ASCII token: prose, descriptions and template markers under a credential-named key are not secrets
         single = len(v) >= 8 and v.isascii() and not any(c.isspace() for c in v)
-        if n in P.SESSION_TOKEN_NAMES:
+        if P.name_in(name, P.SESSION_TOKEN_NAMES):
             return self.emit("aws-session-token", v, loc) if single and len(v) >= 16 else []
-        if n in P.SECRET_KEY_NAMES and _AWS_SECRET_SHAPE.match(v):
+        if P.name_in(name, P.SECRET_KEY_NAMES) and _AWS_SECRET_SHAPE.match(v) and P.looks_like_aws_secret(v):
             return self.emit("aws-secret-access-key", v, loc)
         if n in ("cookie", "set_cookie"):
             pairs = v.split(";")[:1] if n == "set_cookie" else v.split(";")
@@ -264,8 +264,6 @@ class _Scanner:
                 if len(cookie) >= 8 and cookie.isascii() and not P.is_placeholder(cookie):
                     out += self.emit("credential-field", cookie, loc)
             return out
-        if n in P.CREDENTIAL_NAMES:
-            return self.emit("credential-field", v, loc) if single else []
         if n in P.AUTHORIZATION_NAMES:
             scheme, _, cred = v.partition(" ")
             if not cred:
@@ -274,8 +272,10 @@ class _Scanner:
             if scheme.lower().startswith("aws4-") or P.is_placeholder(cred) or len(cred) < 8:
                 return []
             return self.emit("credential-field", cred, loc)
-        if n in P.ACCOUNT_NAMES:
-            return self.emit("aws-account-id", v, loc) if _ACCOUNT.match(v) else []
+        if P.is_credential_name(name) or (header and P.is_credential_header(name)):
+            return self.emit("credential-field", v, loc) if single else []
+        if P.is_account_name(name):
+            return self.emit("aws-account-id", v, loc) if _ACCOUNT.match(v) and not P.looks_like_timestamp(v) else []
         if n in P.OPENAI_ID_NAMES:
             return self.emit("openai-identifier", v, loc)
         if header and not P.is_benign_header(n):
