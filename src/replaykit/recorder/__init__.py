@@ -18,6 +18,7 @@ from replaykit.cassette.persister import PersisterSettings, ReplaykitPersister
 from replaykit.config import Config, load_config
 from replaykit.errors import ConfigError, ContractViolation, NoMatchError
 from replaykit.exchange import Exchange
+from replaykit.recorder.network import blocked
 from replaykit.scrub.sanitize import Rules, scrub_request
 
 RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
@@ -113,12 +114,20 @@ class _CassetteContext:
     def __enter__(self) -> IndexedCassette:
         if self._record_mode == "rewrite" and self._path.exists():
             self._path.unlink()
+        # replay outside pytest gets the plugin's network guard (sockets, UDP, DNS)
+        self._guard = blocked([]) if self._record_mode == "none" else None
+        if self._guard is not None:
+            self._guard.__enter__()
         self._cassette = self._decorator.__enter__()
         return self._cassette
 
     def __exit__(self, *exc: Any) -> None:
         cassette = self._cassette
-        self._decorator.__exit__(*exc)
+        try:
+            self._decorator.__exit__(*exc)
+        finally:
+            if self._guard is not None:
+                self._guard.__exit__(None, None, None)
         if cassette is None:
             return
         if not cassette.misses:
