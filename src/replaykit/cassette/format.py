@@ -189,7 +189,8 @@ def _decoded_body(part: dict[str, Any]) -> Body | None:
             return Body("empty")
         for kind in _BODY_KEYS:
             if kind in raw:
-                return Body(kind, raw[kind], raw.get("json_style"))  # type: ignore[arg-type]
+                value = bodies.unpack_embeddings(raw[kind]) if kind == "json" else raw[kind]
+                return Body(kind, value, raw.get("json_style"))  # type: ignore[arg-type]
         raw = raw.get("string", raw.get("content"))
     if raw is None or raw == {}:
         return Body("empty")
@@ -253,7 +254,8 @@ def body_to_doc(body: Body) -> dict[str, Any]:
     """The cassette form of a body (``{}`` for empty)."""
     if body.kind == "empty":
         return {}
-    out: dict[str, Any] = {body.kind: body.value}
+    value = bodies.pack_embeddings(body.value) if body.kind == "json" else body.value
+    out: dict[str, Any] = {body.kind: value}
     if body.json_style:
         out["json_style"] = body.json_style
     return out
