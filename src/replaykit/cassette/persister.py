@@ -256,9 +256,12 @@ def merge_exchanges(ours: list[Exchange], theirs: list[Exchange]) -> list[Exchan
 
 def check_secrets(doc: dict[str, Any], path: Path) -> None:
     """Refuse to write a document in which the scanner still finds a secret."""
-    from replaykit.scrub.scanner import scan_cassette_data  # never optional: the secret gate cannot fail open
+    from replaykit.scrub.scanner import scan_cassette_data, scan_document_text  # never optional: fail closed
 
     findings = scan_cassette_data(doc, file=str(path))
+    if not findings:
+        # the second opinion reads the text that would be written, as `detect-secrets scan` would
+        findings = scan_document_text(dump_document(doc, path), file=str(path))
     if findings:
         where = "; ".join(f"{f.location} ({f.rule}, {f.preview})" for f in findings[:5])
         raise SecretFoundError(

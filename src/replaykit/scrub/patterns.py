@@ -71,10 +71,14 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "aws-secret-access-key",
         "AWS secret access key (40 chars) next to a secret-key name",
+        # group s: an AWS-specific name; s2: a bare "secret", which holds a git sha as often as a key
         regex=_rx(
-            r"(?i:(?:aws[_-]?)?secret(?:[_-]?access)?(?:[_-]?key)?)"
+            r"(?i:aws[_-]?secret(?:[_-]?access)?(?:[_-]?key)?|secret[_-]?access(?:[_-]?key)?|secret[_-]?key)"
             + _SEP
             + r"(?P<s>[A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])"
+            + r"|(?i:secret)"
+            + _SEP
+            + r"(?P<s2>[A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])"
         ),
     ),
     Rule(
@@ -205,6 +209,7 @@ RULES: tuple[Rule, ...] = (
         regex=_rx(r"(?<![A-Za-z0-9_-])(?P<s>org-[A-Za-z0-9]{24}|proj_[A-Za-z0-9]{24})(?![A-Za-z0-9_-])"),
     ),
     Rule("high-entropy-header", "high-entropy token (24+ chars) in a header not known to be benign", MEDIUM),
+    Rule("detect-secrets", "found by detect-secrets (second opinion): see the plugin named in the description"),
 )
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
 TEXT_RULES: tuple[Rule, ...] = tuple(r for r in RULES if r.regex is not None)
@@ -671,6 +676,14 @@ def has_random_segment(body: str) -> bool:
     return False
 
 
+_DIGEST = re.compile(r"^(?:[0-9a-f]{40}|[0-9A-F]{40}|[0-9a-f]{64})$")
+
+
+def looks_like_digest(value: str) -> bool:
+    """True for a hex sha1/sha256 (a git sha, a content hash) in one letter case."""
+    return bool(_DIGEST.match(value)) and not value.isdigit()
+
+
 def looks_like_aws_secret(value: str) -> bool:
     """40 base64 chars with upper and lower case: a secret key, not a hex digest (a git sha is lower-case hex)."""
     return any(c.isupper() for c in value) and any(c.islower() for c in value)
@@ -782,6 +795,8 @@ def secret_spans(text: str) -> list[tuple[str, int, int, str]]:
         for m in rule.regex.finditer(text):
             group = next(g for g, val in m.groupdict().items() if val is not None)
             start, end = m.span(group)
+            if rule.id == "aws-secret-access-key" and group == "s2" and looks_like_digest(m.group(group)):
+                continue  # {"secret": "<git sha>"}
             cands.append((PRIORITY[rule.id], start, end, rule, m.group(group)))
     for start, end, secret in private_keys(text):
         cands.append((PRIORITY["private-key"], start, end, RULES_BY_ID["private-key"], secret))
@@ -806,7 +821,7 @@ def secret_spans(text: str) -> list[tuple[str, int, int, str]]:
             continue
         elif rule.id == "openai-api-key" and not has_random_segment(plain[3:]):
             continue  # sk-learn-compatible-…, sk-2024-finetuned-…: hyphenated words, not a key
-        elif rule.id in ("aws-secret-access-key", "aws-secret-near-key-id") and not looks_like_aws_secret(plain):
+        elif rule.id == "aws-secret-near-key-id" and not looks_like_aws_secret(plain):
             continue
         if rule.needs_mixed and not looks_mixed(plain):
             continue

@@ -221,7 +221,8 @@ def _secret_by_name(key: str, value: str) -> bool:
     if P.is_credential_name(key):
         return True
     if P.name_in(key, P.SECRET_KEY_NAMES):
-        return bool(_AWS_SECRET_SHAPE.match(value)) and P.looks_like_aws_secret(value)
+        bare_digest = P.squash(key) == "secret" and P.looks_like_digest(value)  # {"secret": "<git sha>"}
+        return bool(_AWS_SECRET_SHAPE.match(value)) and not bare_digest
     return P.is_account_name(key) and bool(_ACCOUNT_SHAPE.match(value)) and not P.looks_like_timestamp(value)
 
 

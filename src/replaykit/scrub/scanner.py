@@ -35,6 +35,7 @@ import yaml
 from replaykit.codecs.safe import UnsafeDocumentError, load_json, load_yaml
 from replaykit.errors import CassetteError, read_bytes
 from replaykit.scrub import patterns as P
+from replaykit.scrub import second_opinion
 from replaykit.scrub.allowlist import ALLOWLIST_FILENAME, Allowlist, fingerprint_of
 
 # Canonical placeholders the sanitizer writes. Each one is shaped so that no live rule matches it (the key id
@@ -122,16 +123,28 @@ class _Scanner:
         # fallback (credential-field on Authorization, …) does not report the approved secret a second way
         self.approved = 0
 
-    def emit(self, rule_id: str, secret: str, loc: str) -> list[Finding]:
+    def emit(self, rule_id: str, secret: str, loc: str, description: str | None = None) -> list[Finding]:
         secret = canonical_secret(secret)
         fp = fingerprint_of(secret)
         if self.allowlist is not None and self.allowlist.match(secret, fp, rule_id):
             self.approved += 1
             return []
         rule = P.RULES_BY_ID[rule_id]
-        return [
-            Finding(rule_id, rule.description, loc, preview_of(secret, fp), self.file, self.exchange, fp, rule.severity)
-        ]
+        text = description or rule.description
+        return [Finding(rule_id, text, loc, preview_of(secret, fp), self.file, self.exchange, fp, rule.severity)]
+
+    def second_opinion(self, text: str) -> list[Finding]:
+        """detect-secrets' findings in a file's text, each a ``detect-secrets`` finding at its line."""
+        out: list[Finding] = []
+        for o in second_opinion.scan_text(text):
+            # a value our rules already judged (a match, or a placeholder) is not reported a second time
+            # (PEM blocks are the private-key rule's: it knows a redacted or empty block from a key)
+            if o.kind == "Private Key" or P.is_placeholder(o.secret) or P.is_placeholder_text(o.secret):
+                continue
+            if P.secret_spans(o.secret):
+                continue
+            out += self.emit("detect-secrets", o.secret, f"line {o.line}", f"detect-secrets: {o.kind}")
+        return out
 
     # ---- text -----------------------------------------------------------------------------------------
 
@@ -254,7 +267,7 @@ class _Scanner:
         single = len(v) >= 8 and v.isascii() and not any(c.isspace() for c in v)
         if P.name_in(name, P.SESSION_TOKEN_NAMES):
             return self.emit("aws-session-token", v, loc) if single and len(v) >= 16 else []
-        if P.name_in(name, P.SECRET_KEY_NAMES) and _AWS_SECRET_SHAPE.match(v) and P.looks_like_aws_secret(v):
+        if P.name_in(name, P.SECRET_KEY_NAMES) and _AWS_SECRET_SHAPE.match(v) and not _bare_digest(name, v):
             return self.emit("aws-secret-access-key", v, loc)
         if n in ("cookie", "set_cookie"):
             pairs = v.split(";")[:1] if n == "set_cookie" else v.split(";")
@@ -283,9 +296,19 @@ class _Scanner:
         return []
 
 
+def scan_document_text(text: str, *, file: str | None = None, allowlist: Allowlist | None = None) -> list[Finding]:
+    """detect-secrets' second opinion on a cassette's text, as it would be written (write-time check)."""
+    return _Scanner(file=file, allowlist=allowlist).second_opinion(text)
+
+
 def fingerprint_secret(secret: str) -> str:
     """The fingerprint a finding of this secret carries (to pre-approve a known fixture value)."""
     return fingerprint_of(canonical_secret(secret))
+
+
+def _bare_digest(name: str, value: str) -> bool:
+    """A bare ``secret`` key holding a hex digest (a git sha): a reference, not an AWS secret key."""
+    return P.squash(name) == "secret" and P.looks_like_digest(value)
 
 
 def _to_str(value: str | bytes | bytearray) -> str:
@@ -415,7 +438,8 @@ def scan_file(
                 structured = scanner.walk(doc, "", 0)
         # the raw text too (regexes only: the parse already opened every layer): YAML comments and anything the
         # parse dropped. A secret the structured walk reported is not reported again under another rule.
-        return _merge(structured, scanner.text(text, "", 0, lines=True, runs=not cassette), any_rule=True), True
+        found = _merge(structured, scanner.text(text, "", 0, lines=True, runs=not cassette), any_rule=True)
+        return _merge(found, scanner.second_opinion(text), any_rule=True), True
     except RecursionError as exc:
         raise CassetteError("values nested too deeply inside each other to scan", path=path) from exc
 
@@ -542,6 +566,7 @@ __all__ = [
     "sample_in_context",
     "sample_secret",
     "scan_cassette_data",
+    "scan_document_text",
     "scan_file",
     "scan_path",
     "scan_text",
