@@ -334,8 +334,13 @@ def write_atomic(path: str | Path, text: str) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = text.encode("utf-8")
+    try:
+        mode = path.stat().st_mode & 0o777  # a rewritten file keeps the mode of the file it replaces
+    except OSError:
+        mode = 0o644  # mkstemp's 0600 would hide a new cassette from the rest of the team's tools
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

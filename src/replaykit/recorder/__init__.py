@@ -86,7 +86,9 @@ class Setup:
             request = scrub_request(request, rules)
             return user_hook(request) if user_hook else request
 
-        settings = PersisterSettings(rules=rules, target=self.target, profile=self.profile, on_write=self.hooks.written)
+        settings = PersisterSettings(
+            rules=rules, target=self.target, profile=self.profile, on_write=self.hooks.written, fresh=mode == "rewrite"
+        )
         return {
             "persister": ReplaykitPersister(settings),
             "record_mode": record_mode_of(mode),
@@ -112,8 +114,6 @@ class _CassetteContext:
         self._cassette: IndexedCassette | None = None
 
     def __enter__(self) -> IndexedCassette:
-        if self._record_mode == "rewrite" and self._path.exists():
-            self._path.unlink()
         # replay outside pytest gets the plugin's network guard (sockets, UDP, DNS)
         self._guard = blocked([]) if self._record_mode == "none" else None
         if self._guard is not None:
@@ -222,6 +222,8 @@ def install(vcr: Any, setup: Setup) -> None:
     """Make a pytest-recording VCR instance build replaykit cassettes (called from its configure hook)."""
 
     def options(mode: str, merged: dict[str, Any]) -> dict[str, Any]:
+        if setup.record_mode == "rewrite" and mode == "new_episodes":
+            mode = "rewrite"  # the plugin hid rewrite from pytest-recording, which would delete the cassette first
         user_hook = merged.pop("before_record_request", None)
         merged.update(setup.cassette_kwargs(mode or setup.record_mode))
         if user_hook is not None:
