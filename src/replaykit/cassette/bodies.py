@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import gzip
 import json
 import math
 import struct
@@ -26,20 +25,61 @@ _TEXT_TYPES = ("text/", "application/xml", "application/x-www-form-urlencoded", 
 _SPECIAL_HEADERS = (":event-type", ":exception-type", ":error-code", ":message-type")
 
 
-def decompress(raw: bytes, encoding: str) -> bytes | None:
-    """The decompressed body for gzip/deflate, or None when the encoding is not one we undo."""
-    enc = encoding.strip().lower()
-    try:
-        if enc in ("gzip", "x-gzip"):
-            return gzip.decompress(raw)
-        if enc == "deflate":
-            try:
-                return zlib.decompress(raw)
-            except zlib.error:
-                return zlib.decompress(raw, -zlib.MAX_WBITS)
-    except (OSError, zlib.error, EOFError):
-        return None
+MAX_DECOMPRESSED = 256 * 1024 * 1024  # a body that inflates past this is kept compressed (a decompression bomb)
+
+
+def _inflate(raw: bytes, wbits: int) -> bytes:
+    d = zlib.decompressobj(wbits)
+    out = d.decompress(raw, MAX_DECOMPRESSED + 1)
+    if len(out) > MAX_DECOMPRESSED:
+        raise ValueError("decompresses past the limit")
+    return out
+
+
+def _undo(raw: bytes, enc: str) -> bytes | None:
+    """One Content-Encoding layer undone, or None when it is not one we can undo here."""
+    if enc in ("gzip", "x-gzip"):
+        return _inflate(raw, 16 + zlib.MAX_WBITS)
+    if enc == "deflate":
+        try:
+            return _inflate(raw, zlib.MAX_WBITS)
+        except zlib.error:
+            return _inflate(raw, -zlib.MAX_WBITS)
+    if enc == "br":
+        try:
+            import brotli  # type: ignore[import-not-found]  # optional: br bodies stay compressed without it
+        except ImportError:
+            return None
+        return brotli.decompress(raw)
+    if enc == "zstd":
+        try:
+            import zstandard  # type: ignore[import-not-found]  # optional, as for br
+        except ImportError:
+            return None
+        return zstandard.ZstdDecompressor().decompress(raw, max_output_size=MAX_DECOMPRESSED)
+    if enc == "identity":
+        return raw
     return None
+
+
+def decompress(raw: bytes, encoding: str) -> bytes | None:
+    """The body with every Content-Encoding layer undone (``gzip, gzip``: last applied, first undone).
+
+    None when any layer cannot be undone here (then the body is stored as sent, with its header). gzip and
+    deflate always; br and zstd when ``brotli`` / ``zstandard`` are installed.
+    """
+    layers = [e.strip().lower() for e in encoding.split(",") if e.strip()]
+    if not layers:
+        return None
+    try:
+        for enc in reversed(layers):
+            undone = _undo(raw, enc)
+            if undone is None:
+                return None
+            raw = undone
+    except Exception:  # noqa: BLE001 - any codec's error on damaged data means "keep it compressed"
+        return None
+    return raw
 
 
 def _compact(value: Any) -> str:
