@@ -276,10 +276,10 @@ def test_the_cache_lives_in_the_project_holding_the_cassette(tmp_path, monkeypat
     path = project / "cassettes" / "test_x" / "c.yaml"
     _write(path, _exchanges(40))
     # out of the project tree: the user cache directory, private to the user
-    user_dir = cache.user_cache_root() / cache.DIRNAME
+    user_dir = cache.user_cache_root() / cache.ENTRIES
     assert cache.cache_dir(path) == user_dir
     assert len(_entries(user_dir)) == 1
-    assert not (project / ".replaykit-cache").exists()
+    assert not (project / cache.DIRNAME).exists()
     assert user_dir.stat().st_mode & 0o777 == 0o700
     assert (cache.user_cache_root() / cache.KEY_FILE).stat().st_mode & 0o777 == 0o600
 

@@ -37,7 +37,8 @@ from pathlib import Path
 from typing import Any
 
 ENV = "REPLAYKIT_CACHE_DIR"
-DIRNAME = "parsed"  # under the user cache root
+DIRNAME = ".replaykit-cache"  # where older versions kept entries in the project (still git-ignored by `init`)
+ENTRIES = "parsed"  # under the user cache root
 KEY_FILE = "hmac.key"
 # below this a YAML parse takes about as long as a cache lookup: not worth a file
 MIN_BYTES = 4096
@@ -97,7 +98,7 @@ def _cache_dir(cassette_dir: Path, env: str | None, root: Path) -> Path | None:
         return None if env.strip().lower() in ("", "0", "off", "false", "no") else Path(env)
     # a cassette outside any project (a test's temporary directory) is not cached on disk unless asked to: it
     # would only fill the cache with files nobody loads again
-    return root / DIRNAME if _project_root(cassette_dir) is not None else None
+    return root / ENTRIES if _project_root(cassette_dir) is not None else None
 
 
 _secrets: dict[Path, bytes] = {}
