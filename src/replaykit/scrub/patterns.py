@@ -36,7 +36,7 @@ _SEP = r"[\"']?\s*(?:[:=]|>|%3[Dd])\s*[\"']?"  # key/value separator in JSON, YA
 
 
 def _rx(pattern: str) -> re.Pattern[str]:
-    """Compile a rule; a secret right after a JSON escape (``\\nAKIA…`` in never-parsed text) still matches."""
+    """Compile a rule; a secret right after a JSON escape (a backslash-n before ``AKIA…``) still matches."""
     for left in ("(?<![A-Za-z0-9])", "(?<![A-Za-z0-9_-])", "(?<![A-Za-z0-9_])", "(?<![A-Za-z0-9/+])"):
         pattern = pattern.replace(left, f"(?:{left}|(?<=\\\\[nrtbf]))")
     return re.compile(pattern)
@@ -375,10 +375,10 @@ _HEADER_CREDENTIAL_WORDS = frozenset(
 
 
 def is_credential_header(name: str) -> bool:
-    """Whether a header's name says it carries a credential (key, token, secret, auth, session, password,
-    signature), whatever its value looks like: ``DD-API-KEY``, ``X-Auth-Key``, ``CF-Access-Client-Secret``.
+    """Whether a header's name says it carries a credential, whatever its value looks like.
 
-    Names that end in a counter, id, digest or flag (``x-amzn-bedrock-input-token-count``,
+    The words: key, token, secret, auth, session, password, signature (``DD-API-KEY``, ``X-Auth-Key``,
+    ``CF-Access-Client-Secret``). Names that end in a counter, id, digest or flag (``x-amzn-bedrock-input-token-count``,
     ``x-amz-server-side-encryption-aws-kms-key-id``, ``…-customer-key-md5``) are not credentials.
     """
     tokens = name_tokens(name) if _NAME_LIKE.match(name.strip()) else []
