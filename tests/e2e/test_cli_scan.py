@@ -77,7 +77,8 @@ def test_json_report_shape(tree: tuple[Path, list[str]], capsys: pytest.CaptureF
     code, out, err = run(["scan", "--format", "json", str(root)], capsys)
     assert code == 1
     report = json.loads(out)
-    assert set(report) == {"findings", "files_scanned"}
+    assert set(report) == {"findings", "files_scanned", "errors"}
+    assert report["errors"] == []
     assert report["files_scanned"] == 3  # clean.yaml, dirty.yaml, notes.md; logo.png is binary, skipped
     rows = [(Path(f["file"]).name, f["exchange"], f["location"], f["rule"]) for f in report["findings"]]
     assert rows == [
@@ -133,8 +134,14 @@ def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]
 
 
 def test_case_templates_scan_clean(capsys: pytest.CaptureFixture[str]) -> None:
-    # the committed sample files hold markers, not real-shaped secrets
-    assert run(["scan", str(REPO / "tests" / "cases" / "scan")], capsys)[0] == 0
+    # the committed sample files hold markers, not real-shaped secrets; templates with markers in YAML flow
+    # collections do not parse before rendering, so they are input errors (exit 2), each named
+    code, out, err = run(["scan", "--format", "json", str(REPO / "tests" / "cases" / "scan")], capsys)
+    report = json.loads(out)
+    assert report["findings"] == []
+    assert code == 2
+    assert "broken_cassette.yaml: invalid YAML at line 5" in err
+    assert len(report["errors"]) == err.count("replaykit scan: error:")
 
 
 @real_corpus.requires_real

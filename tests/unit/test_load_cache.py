@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from replaykit.cassette import cache, format, load_exchanges, memo, persister
 from replaykit.cassette.format import dump_document, make_document, read_document, write_atomic
+from replaykit.codecs.safe import load_yaml
 from replaykit.exchange import Body, Exchange, Request, Response
 
 
@@ -20,6 +21,8 @@ from replaykit.exchange import Body, Exchange, Request, Response
 def cache_dir(tmp_path, monkeypatch):
     directory = tmp_path / "cache"
     monkeypatch.setenv(cache.ENV, str(directory))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))  # the per-user HMAC key lives there
+    cache._secrets.clear()
     persister._MEMO.clear()
     yield directory
     persister._MEMO.clear()
@@ -52,7 +55,7 @@ def _no_yaml(monkeypatch):
     def refuse(*a, **k):
         raise AssertionError("parsed YAML although the cache had the document")
 
-    monkeypatch.setattr(format.yaml, "load", refuse)
+    monkeypatch.setattr(format, "load_yaml", refuse)
 
 
 def _entries(directory):
@@ -109,7 +112,7 @@ def test_a_corrupt_entry_is_ignored_and_rebuilt(tmp_path, cache_dir, damage):
         }[damage]
     )
     assert load_exchanges(path) == expected
-    assert cache.decode(entry.read_bytes()) is not None  # rebuilt
+    assert cache.decode(entry.read_bytes(), entry.name.split(".")[0], cache._secret(create=False)) is not None
 
 
 def test_caching_off_and_small_files_write_nothing(tmp_path, cache_dir, monkeypatch):
@@ -257,7 +260,7 @@ _doc = st.recursive(
 def test_yaml_written_by_dump_document_parses_back_to_the_cached_document(value):
     doc = {"version": 1, "interactions": [{"request": {"body": {"json": value}}}]}
     text = dump_document(doc, "c.yaml")
-    assert yaml.load(text, Loader=format._Loader) == doc
+    assert load_yaml(text) == doc
 
 
 def test_the_cache_lives_in_the_project_holding_the_cassette(tmp_path, monkeypatch):
@@ -272,5 +275,28 @@ def test_the_cache_lives_in_the_project_holding_the_cassette(tmp_path, monkeypat
     (project / "pyproject.toml").write_text("[project]\nname = 'x'\n")
     path = project / "cassettes" / "test_x" / "c.yaml"
     _write(path, _exchanges(40))
-    assert cache.cache_dir(path) == project / cache.DIRNAME
-    assert len(_entries(project / cache.DIRNAME)) == 1
+    # out of the project tree: the user cache directory, private to the user
+    user_dir = cache.user_cache_root() / cache.ENTRIES
+    assert cache.cache_dir(path) == user_dir
+    assert len(_entries(user_dir)) == 1
+    assert not (project / cache.DIRNAME).exists()
+    assert user_dir.stat().st_mode & 0o777 == 0o700
+    assert (cache.user_cache_root() / cache.KEY_FILE).stat().st_mode & 0o777 == 0o600
+
+
+def test_a_poisoned_entry_is_ignored_and_rebuilt(tmp_path, cache_dir):
+    # an attacker who can write the cache directory (a shared CI cache) but not read the per-user key plants an
+    # entry under the sha256 of a clean cassette: it fails its HMAC, the YAML itself is parsed and served
+    path = tmp_path / "c.yaml"
+    _write(path, _exchanges(40))
+    expected = load_exchanges(path)
+    (entry,) = _entries(cache_dir)
+    key = entry.name.split(".")[0]
+    poisoned = read_document(path)
+    poisoned["interactions"][0]["response"]["body"] = {"json": {"injected": "payload"}}
+    payload = cache.encode(poisoned)
+    forged_mac = cache._mac(b"\0" * 32, key, payload)  # a guessed key
+    entry.write_bytes(cache._HEADER.pack(cache._MAGIC, forged_mac) + payload)
+    persister._MEMO.clear()
+    assert load_exchanges(path) == expected
+    assert cache.decode(entry.read_bytes(), key, cache._secret(create=False)) is not None  # rebuilt, signed

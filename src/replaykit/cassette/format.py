@@ -5,6 +5,8 @@ Writing is atomic (temp file, fsync, rename) so a crash leaves the old cassette 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import gzip
 import json
 import os
@@ -16,12 +18,12 @@ from typing import Any
 import yaml
 
 from replaykit.cassette import bodies, cache
+from replaykit.codecs.safe import UnsafeDocumentError, check_depth, load_json, load_yaml
 from replaykit.errors import CassetteError, CodecError, read_bytes
 from replaykit.exchange import Body, Exchange, Request, Response, content_type_of, header_value
 
 FORMAT = 1
 _BODY_KEYS = ("json", "text", "base64", "eventstream", "sse")
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
@@ -56,14 +58,18 @@ def parse_document(path: Path, raw: bytes, key: str | None = None) -> dict[str, 
     with cache.paused_gc():
         if name.endswith(".json"):
             try:
-                doc = json.loads(text)
+                doc = load_json(text)
             except json.JSONDecodeError as exc:
                 raise CassetteError(
                     f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", path=path
                 ) from exc
+            except UnsafeDocumentError as exc:
+                raise CassetteError(str(exc), path=path) from exc
         else:
             try:
-                doc = yaml.load(text, Loader=_Loader)  # noqa: S506 - CSafeLoader/SafeLoader only
+                doc = load_yaml(text)
+            except UnsafeDocumentError as exc:
+                raise CassetteError(str(exc), path=path) from exc
             except yaml.MarkedYAMLError as exc:
                 mark = exc.problem_mark
                 where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -133,8 +139,8 @@ def _exchange_from_interaction(index: int, item: Any, path: str | Path | None) -
     operation = item.get("operation")
     if operation is not None and not isinstance(operation, str):
         raise CassetteError("`operation` must be a string", path=path, exchange_index=index, field="operation")
-    req_body = _decoded_body(req_d)
-    resp_body = _decoded_body(resp_d)
+    req_body = _checked(_decoded_body(req_d), path, index, "request.body")
+    resp_body = _checked(_decoded_body(resp_d), path, index, "response.body")
     # replaykit's own cassettes name the operation and store decoded bodies: identifying the request (and so
     # knowing whether a raw body is an event stream or S3 data) is only needed for other flavours
     if not operation or req_body is None or resp_body is None:
@@ -183,7 +189,8 @@ def _decoded_body(part: dict[str, Any]) -> Body | None:
             return Body("empty")
         for kind in _BODY_KEYS:
             if kind in raw:
-                return Body(kind, raw[kind], raw.get("json_style"))  # type: ignore[arg-type]
+                value = bodies.unpack_embeddings(raw[kind]) if kind == "json" else raw[kind]
+                return Body(kind, value, raw.get("json_style"))  # type: ignore[arg-type]
         raw = raw.get("string", raw.get("content"))
     if raw is None or raw == {}:
         return Body("empty")
@@ -193,6 +200,38 @@ def _decoded_body(part: dict[str, Any]) -> Body | None:
 def _raw_string(part: dict[str, Any]) -> Any:
     raw = part.get("body")
     return raw.get("string", raw.get("content")) if isinstance(raw, dict) else raw
+
+
+def _checked(body: Body | None, path: str | Path | None, index: int, where: str) -> Body | None:
+    """A stored decoded body whose shape every reader can trust, or a CassetteError naming the field."""
+    if body is None:
+        return None
+    problem = None
+    if body.kind in ("eventstream", "sse"):
+        if not isinstance(body.value, list):
+            problem = f"`{body.kind}` must be a list of events"
+        else:
+            bad = next((i for i, ev in enumerate(body.value) if not isinstance(ev, dict)), None)
+            if bad is not None:
+                problem = f"`{body.kind}` event #{bad} must be a mapping, found {type(body.value[bad]).__name__}"
+    elif body.kind == "base64":
+        if not isinstance(body.value, str):
+            problem = "`base64` must be a string"
+        else:
+            try:
+                base64.b64decode("".join(body.value.split()), validate=True)
+            except (binascii.Error, ValueError):
+                problem = "`base64` is not valid base64"
+    elif body.kind == "text" and not isinstance(body.value, str):
+        problem = "`text` must be a string"
+    if problem is None and body.kind != "empty":
+        try:
+            check_depth(body.value)
+        except UnsafeDocumentError as exc:
+            problem = str(exc)
+    if problem:
+        raise CassetteError(problem, path=path, exchange_index=index, field=where)
+    return body
 
 
 def _raw_body(part: dict[str, Any], headers: dict[str, list[str]], event_stream: bool, verbatim: bool) -> Body:
@@ -215,7 +254,8 @@ def body_to_doc(body: Body) -> dict[str, Any]:
     """The cassette form of a body (``{}`` for empty)."""
     if body.kind == "empty":
         return {}
-    out: dict[str, Any] = {body.kind: body.value}
+    value = bodies.pack_embeddings(body.value) if body.kind == "json" else body.value
+    out: dict[str, Any] = {body.kind: value}
     if body.json_style:
         out["json_style"] = body.json_style
     return out
@@ -294,8 +334,13 @@ def write_atomic(path: str | Path, text: str) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = text.encode("utf-8")
+    try:
+        mode = path.stat().st_mode & 0o777  # a rewritten file keeps the mode of the file it replaces
+    except OSError:
+        mode = 0o644  # mkstemp's 0600 would hide a new cassette from the rest of the team's tools
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

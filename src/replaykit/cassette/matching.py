@@ -22,6 +22,7 @@ from typing import Any
 
 from replaykit.cassette.bodies import cbor_body
 from replaykit.codecs import cbor
+from replaykit.codecs.safe import load_json
 from replaykit.exchange import Body, Exchange
 from replaykit.providers import Identity, Selectors, identify, selectors
 from replaykit.scrub import sanitize
@@ -90,7 +91,7 @@ def parse_body(raw: bytes | str | None) -> tuple[str, Any]:
     raw = bytes(raw)  # type: ignore[arg-type]
     if raw[:1] in (b"{", b"[") or raw.lstrip()[:1] in (b"{", b"["):
         try:
-            return "json", json.loads(raw)
+            return "json", load_json(raw)
         except ValueError:
             pass
     elif cbor.looks_like_cbor(raw):  # rpc-v2-cbor: compared as the JSON document the cassette stores
@@ -163,7 +164,7 @@ def _recorded_body(body: Body) -> tuple[str, Any]:
             return "text", str(value)
     if kind == "text" and value and value.lstrip()[:1] in ("{", "["):
         try:
-            return "json", json.loads(value)
+            return "json", load_json(value)
         except ValueError:
             pass
     return kind, value

@@ -44,6 +44,9 @@ class PersisterSettings:
     profile: str | None = None
     scan: bool = True
     on_write: Any = None  # called with the path of every cassette written
+    # rewrite: the old cassette is neither loaded nor merged, and stays on disk until the new one replaces it
+    # atomically, so a crash (even kill -9) mid-test leaves the old cassette, never none
+    fresh: bool = False
 
 
 class RecordedRequest(VcrRequest):
@@ -183,7 +186,7 @@ class ReplaykitPersister:
     def load_cassette(self, cassette_path: str | Path, serializer: Any = None) -> tuple[list[Any], list[Any]]:
         """Load a cassette as lazy vcrpy requests/responses; a missing or empty file is 'not found'."""
         path = Path(cassette_path)
-        if not path.is_file() or path.stat().st_size == 0:
+        if self.settings.fresh or not path.is_file() or path.stat().st_size == 0:
             raise CassetteNotFoundError()
         exchanges = load_cached(path)
         # tens of thousands of small objects and no cycles: keep the collector from re-walking them as they grow
@@ -208,7 +211,7 @@ class ReplaykitPersister:
         with FileLock(str(lock_path(path))):
             # another process (an xdist worker) may have written this cassette since we loaded it:
             # keep its exchanges that we do not have, so parallel recording loses nothing
-            if path.is_file() and path.stat().st_size:
+            if not self.settings.fresh and path.is_file() and path.stat().st_size:
                 try:
                     exchanges = merge_exchanges(exchanges, document_exchanges(read_document(path), path))
                 except CassetteError:
@@ -255,9 +258,12 @@ def merge_exchanges(ours: list[Exchange], theirs: list[Exchange]) -> list[Exchan
 
 def check_secrets(doc: dict[str, Any], path: Path) -> None:
     """Refuse to write a document in which the scanner still finds a secret."""
-    from replaykit.scrub.scanner import scan_cassette_data  # never optional: the secret gate cannot fail open
+    from replaykit.scrub.scanner import scan_cassette_data, scan_document_text  # never optional: fail closed
 
     findings = scan_cassette_data(doc, file=str(path))
+    if not findings:
+        # the second opinion reads the text that would be written, as `detect-secrets scan` would
+        findings = scan_document_text(dump_document(doc, path), file=str(path))
     if findings:
         where = "; ".join(f"{f.location} ({f.rule}, {f.preview})" for f in findings[:5])
         raise SecretFoundError(

@@ -79,7 +79,7 @@ def _pyproject(explicit: Path | None) -> Path | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the comparison, write the report, and return 0/1 by ``--fail-on``."""
+    """Run the comparison, write the report, and return 0/1 by ``--fail-on`` (2: a cassette is unreadable)."""
     for label, path in (("OLD", args.old), ("NEW", args.new)):
         if not path.exists():
             sys.stderr.write(f"replaykit drift: {label} not found: {path}\n")
@@ -125,7 +125,11 @@ def run(args: argparse.Namespace) -> int:
         color = tty and "NO_COLOR" not in os.environ
         width = shutil.get_terminal_size((160, 24)).columns if tty else 160
         sys.stdout.write(render(report, args.format, fail_on=fail_on, color=color, width=width))
-    return 1 if report.failed(fail_on) else 0
+    unreadable = [f for f in report.findings if f.check == "cassette-unreadable"]
+    for f in unreadable:
+        sys.stderr.write(f"replaykit drift: error: {f.new}\n")
+    # a cassette that cannot be read is an input error, not drift: exit 2 whatever --fail-on says
+    return 2 if unreadable else 1 if report.failed(fail_on) else 0
 
 
 def _write(path: Path, text: str) -> None:

@@ -3,9 +3,10 @@
 JSON output (``--format json``), stable::
 
     {"findings": [{"rule", "description", "location", "preview", "file", "exchange", "fingerprint", "severity"}],
-     "files_scanned": N}
+     "files_scanned": N, "errors": [{"file", "error"}]}
 
-Exit codes: 0 nothing found, 1 findings, 2 usage or input error (missing path, bad allowlist).
+Exit codes: 0 nothing found, 1 findings, 2 usage or input error (missing path, bad allowlist, a file that cannot
+be read, decoded or parsed, or is over ``--max-size``). Findings in the other files are still reported.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from replaykit.errors import ReplaykitError
 from replaykit.scrub.allowlist import ALLOWLIST_FILENAME, Allowlist
-from replaykit.scrub.scanner import Finding, scan_file
+from replaykit.scrub.scanner import DEFAULT_MAX_SIZE, Finding, scan_file
 
 SKIP_DIRS = frozenset(
     {
@@ -68,7 +70,28 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--allowlist", metavar="FILE", help=f"allowlist file (default: the nearest {ALLOWLIST_FILENAME}, if any)"
     )
+    parser.add_argument(
+        "--max-size",
+        type=_size,
+        default=DEFAULT_MAX_SIZE,
+        metavar="SIZE",
+        help="refuse files larger than this (bytes, or with K/M/G; default 512M)",
+    )
     parser.set_defaults(run=run)
+
+
+def _size(text: str) -> int:
+    units = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
+    number, unit = text.strip().upper().rstrip("B"), ""
+    if number[-1:] in units:
+        number, unit = number[:-1], number[-1]
+    try:
+        value = int(float(number) * units[unit])
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size; use bytes or a K/M/G suffix, e.g. 64M") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: the size limit must be positive")
+    return value
 
 
 def iter_files(paths: list[Path]) -> Iterator[Path]:
@@ -93,24 +116,30 @@ def run(args: argparse.Namespace) -> int:
         return 2
     allowlist = Allowlist.load(args.allowlist) if args.allowlist else Allowlist.discover()
     findings: list[Finding] = []
+    errors: list[dict[str, str]] = []
     scanned = 0
+    named = {p for p in paths if not p.is_dir()}
     for file in iter_files(paths):
         try:
-            found, was_scanned = scan_file(file, allowlist)
-        except Exception as exc:  # noqa: BLE001 - one unreadable file must not hide the others' findings
-            sys.stderr.write(f"replaykit scan: skipped {file}: {exc}\n")
+            found, was_scanned = scan_file(file, allowlist, strict=file in named, max_size=args.max_size)
+        except ReplaykitError as exc:
+            # one unreadable file must not hide the others' findings; it still fails the run (exit 2)
+            errors.append({"file": str(file), "error": str(exc)})
+            findings += getattr(exc, "findings", [])
+            sys.stderr.write(f"replaykit scan: error: {exc}\n")
             continue
         findings += found
         scanned += was_scanned
     if args.format == "json":
-        json.dump({"findings": [f.to_dict() for f in findings], "files_scanned": scanned}, sys.stdout, indent=2)
+        report = {"findings": [f.to_dict() for f in findings], "files_scanned": scanned, "errors": errors}
+        json.dump(report, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        _print_table(findings, scanned)
-    return 1 if findings else 0
+        _print_table(findings, scanned, len(errors))
+    return 2 if errors else 1 if findings else 0
 
 
-def _print_table(findings: list[Finding], scanned: int) -> None:
+def _print_table(findings: list[Finding], scanned: int, errors: int = 0) -> None:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -138,6 +167,8 @@ def _print_table(findings: list[Finding], scanned: int) -> None:
         )
     else:
         console.print(Text(f"no secrets found; {scanned} file(s) scanned."))
+    if errors:
+        console.print(Text(f"{errors} file(s) could not be scanned (see the errors above): exit status 2."))
 
 
 def _display(file: str | None) -> str | None:

@@ -7,13 +7,13 @@ XML text bodies (S3) are seen as a JSON-ish dict (``xml_to_json``), and stream b
 
 from __future__ import annotations
 
-import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from replaykit.codecs.safe import load_json
 from replaykit.exchange import Body
 
 STREAM_KINDS = ("eventstream", "sse")
@@ -102,7 +102,7 @@ def body_value(body: Body, content_type: str = "") -> Any:
             return xml_to_json(text)
         if text.lstrip()[:1] in ("{", "[") and _json_text(content_type):
             try:
-                return json.loads(text)
+                return load_json(text)
             except ValueError:
                 return text
         return text

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from replaykit.codecs.safe import load_json
 from replaykit.errors import ConfigError
 
 SCHEMA_URI = "https://json-schema.org/draft/2020-12/schema"
@@ -70,7 +71,7 @@ def load_contract(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read contract: {exc.strerror or exc}") from exc
     try:
-        doc = json.loads(text)
+        doc = load_json(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}: line {exc.lineno} column {exc.colno}: invalid JSON: {exc.msg}") from exc
     check_structure(doc, path)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from replaykit.codecs.safe import load_json
 from replaykit.errors import ConfigError, CostLimitError
 from replaykit.exchange import Exchange
 from replaykit.providers import bedrock as bedrock_provider
@@ -289,7 +290,7 @@ def estimate(provider: str, model: str | None, body: bytes, table: PriceTable) -
     """(USD, output tokens assumed) a request may cost at most: ~4 bytes per input token plus its max tokens."""
     found = table.lookup(provider, model)
     try:
-        parsed = json.loads(body) if body else None
+        parsed = load_json(body) if body else None
     except ValueError:
         parsed = None
     out = max_output_tokens(parsed) or DEFAULT_MAX_OUTPUT
@@ -369,7 +370,7 @@ def _request_model(provider: str, uri: str, body: bytes) -> str | None:
     if provider == "bedrock-runtime":
         return bedrock_provider.model_id(uri)
     try:
-        value = json.loads(body) if body else None
+        value = load_json(body) if body else None
     except ValueError:
         return None
     return value.get("model") if isinstance(value, dict) else None

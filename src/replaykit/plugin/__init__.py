@@ -62,6 +62,10 @@ def pytest_configure(config: pytest.Config) -> None:
         cost_limit=config.getoption("--replaykit-cost-limit"),
     )
     mode = config.getoption("--record-mode", default=None) or "none"
+    if mode == "rewrite":
+        # pytest-recording deletes the cassette before the test runs in rewrite mode; replaykit rewrites it
+        # instead (records fresh, replaces the file atomically at the end), so it sees new_episodes
+        config.option.record_mode = "new_episodes"
     setup = Setup(
         cfg,
         mode,

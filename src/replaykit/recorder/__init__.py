@@ -110,7 +110,9 @@ class Setup:
             request = scrub_request(request, rules)
             return user_hook(request) if user_hook else request
 
-        settings = PersisterSettings(rules=rules, target=self.target, profile=self.profile, on_write=self.hooks.written)
+        settings = PersisterSettings(
+            rules=rules, target=self.target, profile=self.profile, on_write=self.hooks.written, fresh=mode == "rewrite"
+        )
         return {
             "persister": ReplaykitPersister(settings),
             "record_mode": record_mode_of(mode),
@@ -137,14 +139,22 @@ class _CassetteContext:
         self._cassette: IndexedCassette | None = None
 
     def __enter__(self) -> IndexedCassette:
-        if self._record_mode == "rewrite" and self._path.exists():
-            self._path.unlink()
+        # replay outside pytest gets the plugin's network guard (sockets, UDP, DNS)
+        from replaykit.recorder.network import blocked
+
+        self._guard = blocked([]) if self._record_mode == "none" else None
+        if self._guard is not None:
+            self._guard.__enter__()
         self._cassette = self._decorator.__enter__()
         return self._cassette
 
     def __exit__(self, *exc: Any) -> None:
         cassette = self._cassette
-        self._decorator.__exit__(*exc)
+        try:
+            self._decorator.__exit__(*exc)
+        finally:
+            if self._guard is not None:
+                self._guard.__exit__(None, None, None)
         if cassette is None:
             return
         if not cassette.misses:
@@ -243,6 +253,8 @@ def install(vcr: Any, setup: Setup) -> None:
     from replaykit.cassette.index import IndexedCassette
 
     def options(mode: str, merged: dict[str, Any]) -> dict[str, Any]:
+        if setup.record_mode == "rewrite" and mode == "new_episodes":
+            mode = "rewrite"  # the plugin hid rewrite from pytest-recording, which would delete the cassette first
         user_hook = merged.pop("before_record_request", None)
         user_skip = tuple(merged.pop("skip_patchers", ()) or ())
         merged.update(setup.cassette_kwargs(mode or setup.record_mode))

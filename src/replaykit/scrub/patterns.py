@@ -34,24 +34,34 @@ class Rule:
 
 _SEP = r"[\"']?\s*(?:[:=]|>|%3[Dd])\s*[\"']?"  # key/value separator in JSON, YAML, ini, env, XML and query strings
 
+
+def _rx(pattern: str) -> re.Pattern[str]:
+    """Compile a rule; a secret right after a JSON escape (a backslash-n before ``AKIA…``) still matches."""
+    for left in ("(?<![A-Za-z0-9])", "(?<![A-Za-z0-9_-])", "(?<![A-Za-z0-9_])", "(?<![A-Za-z0-9/+])"):
+        pattern = pattern.replace(left, f"(?:{left}|(?<=\\\\[nrtbf]))")
+    return re.compile(pattern)
+
+
 RULES: tuple[Rule, ...] = (
     Rule("private-key", "PEM private key block (-----BEGIN … PRIVATE KEY-----)"),
     Rule(
         "aws-access-key-id",
-        "AWS access key id (AKIA/ASIA/… + 16 base32 chars)",
-        regex=re.compile(
-            r"(?<![A-Za-z0-9])(?P<s>(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ABIA|ACCA)[A-Z2-7]{16})(?![A-Za-z0-9])"
+        "AWS access key id (AKIA/ASIA/A3T… + 16 chars)",
+        # the breadth gitleaks and detect-secrets flag: any [A-Z0-9] after the prefix, and A3T…
+        regex=_rx(
+            r"(?<![A-Za-z0-9])(?P<s>(?:A3T[A-Z0-9]|AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ABIA|ACCA)[A-Z0-9]{16})"
+            r"(?![A-Za-z0-9])"
         ),
     ),
     Rule(
         "aws-sigv4-credential",
         "access key id in a SigV4 Credential= scope (Authorization header or presigned URL)",
-        regex=re.compile(r"(?i:(?<![A-Za-z0-9-])(?:X-Amz-)?Credential(?:=|%3D))(?P<s>[A-Z0-9]{16,128})(?=/|%2[Ff])"),
+        regex=_rx(r"(?i:(?<![A-Za-z0-9-])(?:X-Amz-)?Credential(?:=|%3D))(?P<s>[A-Z0-9]{16,128})(?=/|%2[Ff])"),
     ),
     Rule(
         "aws-session-token",
         "AWS STS session token (FwoGZXIvYXdz…/IQoJb3JpZ2lu… or an X-Amz-Security-Token value)",
-        regex=re.compile(
+        regex=_rx(
             r"(?<![A-Za-z0-9/+])(?P<s>(?:FwoGZXIvYXdz|IQoJb3JpZ2lu)[A-Za-z0-9/+=]{40,})(?![A-Za-z0-9/+=%])"
             r"|(?i:X-Amz-Security-Token|(?:aws_?)?session_?token|security_?token)"
             + _SEP
@@ -61,63 +71,113 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "aws-secret-access-key",
         "AWS secret access key (40 chars) next to a secret-key name",
-        regex=re.compile(
-            r"(?i:(?:aws[_-]?)?secret(?:[_-]?access)?(?:[_-]?key)?)"
+        # group s: an AWS-specific name; s2: a bare "secret", which holds a git sha as often as a key
+        regex=_rx(
+            r"(?i:aws[_-]?secret(?:[_-]?access)?(?:[_-]?key)?|secret[_-]?access(?:[_-]?key)?|secret[_-]?key)"
             + _SEP
             + r"(?P<s>[A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])"
+            + r"|(?i:secret)"
+            + _SEP
+            + r"(?P<s2>[A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])"
         ),
     ),
     Rule(
         "aws-signature",
         "AWS request signature (X-Amz-Signature=, SigV4 Signature=<hex64>, SigV2 Signature=)",
-        regex=re.compile(
+        regex=_rx(
             r"(?i:(?<![A-Za-z0-9-])(?:X-Amz-)?Signature(?:=|%3D))(?P<s>[0-9a-f]{64})(?![0-9a-f])"
             r"|(?:[?&]|&amp;)Signature=(?P<s2>[A-Za-z0-9%+/]{27,}={0,2})(?![A-Za-z0-9%+/=])"
+        ),
+    ),
+    Rule(
+        "aws-secret-near-key-id",
+        "AWS secret access key (40 chars) after an access key id, in any layout (prose, credentials CSV)",
+        regex=_rx(
+            r"(?<![A-Za-z0-9])(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])"
+            r"[^\n]{1,160}?(?<![A-Za-z0-9/+=])(?P<s>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
         ),
     ),
     Rule(
         "anthropic-api-key",
         "Anthropic API key (sk-ant-…)",
         needs_mixed=True,
-        regex=re.compile(r"(?<![A-Za-z0-9_-])(?P<s>sk-ant-[A-Za-z0-9_-]{20,})(?![A-Za-z0-9_-])"),
+        regex=_rx(r"(?<![A-Za-z0-9_-])(?P<s>sk-ant-[A-Za-z0-9_-]{20,})(?![A-Za-z0-9_-])"),
     ),
     Rule(
         "openai-api-key",
         "OpenAI API key (sk-, sk-proj-, sk-svcacct-, sk-admin-)",
         needs_mixed=True,
-        regex=re.compile(r"(?<![A-Za-z0-9_-])(?P<s>sk-(?!ant-)[A-Za-z0-9_-]{20,})(?![A-Za-z0-9_-])"),
+        regex=_rx(r"(?<![A-Za-z0-9_-])(?P<s>sk-(?!ant-)[A-Za-z0-9_-]{20,})(?![A-Za-z0-9_-])"),
     ),
     Rule(
         "github-token",
         "GitHub token (ghp_/gho_/ghu_/ghs_/ghr_/github_pat_)",
-        regex=re.compile(
+        regex=_rx(
             r"(?<![A-Za-z0-9_])(?P<s>gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{60,255})(?![A-Za-z0-9_])"
         ),
     ),
     Rule(
         "google-api-key",
         "Google API key (AIza…)",
-        regex=re.compile(r"(?<![A-Za-z0-9_-])(?P<s>AIza[0-9A-Za-z_-]{35})(?![A-Za-z0-9_-])"),
+        regex=_rx(r"(?<![A-Za-z0-9_-])(?P<s>AIza[0-9A-Za-z_-]{35})(?![A-Za-z0-9_-])"),
     ),
     Rule(
         "jwt",
         "JSON Web Token (eyJ….eyJ….signature)",
-        regex=re.compile(
+        regex=_rx(
             r"(?<![A-Za-z0-9_-])(?P<s>eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{10,})(?![A-Za-z0-9_-])"
+        ),
+    ),
+    Rule(
+        "slack-token",
+        "Slack token (xoxb-/xoxa-/xoxp-/xoxr-/xoxs-)",
+        regex=_rx(r"(?<![A-Za-z0-9_-])(?P<s>xox[baprs]-[A-Za-z0-9-]{10,})(?![A-Za-z0-9_-])"),
+    ),
+    Rule(
+        "stripe-key",
+        "Stripe live secret or restricted key (sk_live_/rk_live_)",
+        regex=_rx(r"(?<![A-Za-z0-9_])(?P<s>[sr]k_live_[A-Za-z0-9]{16,})(?![A-Za-z0-9_])"),
+    ),
+    Rule(
+        "huggingface-token",
+        "Hugging Face access token (hf_…)",
+        regex=_rx(r"(?<![A-Za-z0-9_])(?P<s>hf_[A-Za-z]{30,40})(?![A-Za-z0-9_])"),
+    ),
+    Rule(
+        "npm-token",
+        "npm access token (npm_…)",
+        regex=_rx(r"(?<![A-Za-z0-9_])(?P<s>npm_[A-Za-z0-9]{36})(?![A-Za-z0-9_])"),
+    ),
+    Rule(
+        "google-oauth-token",
+        "Google OAuth access token (ya29.…)",
+        regex=_rx(r"(?<![A-Za-z0-9_.-])(?P<s>ya29\.[A-Za-z0-9_-]{20,})(?![A-Za-z0-9_-])"),
+    ),
+    Rule(
+        "basic-auth",
+        "HTTP Basic credentials (Basic <base64 of user:password>), in any header or text",
+        regex=_rx(r"(?i:(?<![A-Za-z0-9])Basic)\s+(?P<s>[A-Za-z0-9+/]{6,}={0,2})(?![A-Za-z0-9+/=])"),
+    ),
+    Rule(
+        "url-userinfo",
+        "password in a URL's userinfo (scheme://user:password@host)",
+        regex=_rx(
+            r"(?i:(?<![A-Za-z0-9+.-])[a-z][a-z0-9+.-]{1,20}://)[^\s/:@'\"<>]{1,128}:(?P<s>[^\s/@'\"<>]{1,256})@"
+            r"(?=[A-Za-z0-9\[])"
         ),
     ),
     Rule(
         "bearer-token",
         "Bearer token of 16+ chars that is not a placeholder",
         needs_mixed=True,
-        regex=re.compile(r"(?i:(?<![A-Za-z0-9])Bearer)\s+(?P<s>[A-Za-z0-9._~+/=-]{16,})(?![A-Za-z0-9._~+/=-])"),
+        regex=_rx(r"(?i:(?<![A-Za-z0-9])Bearer)\s+(?P<s>[A-Za-z0-9._~+/=-]{16,})(?![A-Za-z0-9._~+/=-])"),
     ),
     Rule(
         "credential-field",
         "value of a credential-named key, header or query parameter (password, api_key, "
         "x-api-key, cookie, client_secret, …)",
         needs_mixed=True,
-        regex=re.compile(
+        regex=_rx(
             r"(?i:(?<![A-Za-z0-9])(?:api[_-]?key|access[_-]?token|auth[_-]?token|refresh[_-]?token|"
             r"client[_-]?secret|password|passwd))" + _SEP + r"(?P<s>[^\s\"'&,;<>]{8,})"
         ),
@@ -126,7 +186,7 @@ RULES: tuple[Rule, ...] = (
         "aws-account-id",
         "AWS account id in an ARN, an account-scoped host/URL or an account field",
         LOW,
-        regex=re.compile(
+        regex=_rx(
             r"arn(?::|%3[Aa])aws[a-z-]*(?::|%3[Aa])[a-z0-9-]+(?::|%3[Aa])[a-z0-9-]*(?::|%3[Aa])"
             r"(?P<s>\d{12})(?=:|%3[Aa])"
             r"|(?<![\w-])(?P<s2>\d{12})\.(?:dkr\.ecr|s3-control|s3-outposts|s3-object-lambda)\."
@@ -134,15 +194,22 @@ RULES: tuple[Rule, ...] = (
             r"|amazonaws\.com(?:\.cn)?/(?:[a-z0-9.-]*?[.-])?(?P<s4>\d{12})(?![0-9])(?=[-/.?#]|$)"
             r"|(?i:<Account>|[\"']?(?:aws_?)?account_?id[\"']?\s*[:=]\s*[\"']?|[\"']Account[\"']\s*:\s*[\"'])"
             r"(?P<s5>\d{12})(?![0-9])"
+            # error text: "account 123456789012", "Account ID: 123456789012", "account #123456789012"
+            r"|(?i:(?<![A-Za-z])account(?:[\s_-]?(?:id|number))?)[\s:=#'\"]{1,4}(?P<s6>\d{12})(?![0-9])"
+            # bucket-name segments: logs-123456789012-us-east-1, sagemaker-us-east-1-123456789012
+            # (the segment before is a word with a non-hex letter, or a region: not the tail of a UUID)
+            r"|(?<![0-9A-Za-z])(?:(?=[a-z]*[g-z])[a-z]{2,}|[a-z]{2}-[a-z]+-\d)-(?P<s7>\d{12})(?![0-9])"
+            r"(?=[-./\s\"']|$)"
         ),
     ),
     Rule(
         "openai-identifier",
         "OpenAI organization/project id (org-…, proj_…, OpenAI-Organization/-Project header)",
         LOW,
-        regex=re.compile(r"(?<![A-Za-z0-9_-])(?P<s>org-[A-Za-z0-9]{24}|proj_[A-Za-z0-9]{24})(?![A-Za-z0-9_-])"),
+        regex=_rx(r"(?<![A-Za-z0-9_-])(?P<s>org-[A-Za-z0-9]{24}|proj_[A-Za-z0-9]{24})(?![A-Za-z0-9_-])"),
     ),
     Rule("high-entropy-header", "high-entropy token (24+ chars) in a header not known to be benign", MEDIUM),
+    Rule("detect-secrets", "found by detect-secrets (second opinion): see the plugin named in the description"),
 )
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
 TEXT_RULES: tuple[Rule, ...] = tuple(r for r in RULES if r.regex is not None)
@@ -161,6 +228,178 @@ PEM_ESCAPES = re.compile(r"\\+[nrt]")  # \n, \\n… left by JSON/YAML escaping i
 def norm_name(name: str) -> str:
     """Header/key name folded for lookup: lower case, ``-`` → ``_``, no leading ``:`` (event stream headers)."""
     return name.strip().lstrip(":").lower().replace("-", "_")
+
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+_NAME_LIKE = re.compile(r"^:?[A-Za-z][A-Za-z0-9_.-]{0,63}$")
+
+
+def name_tokens(name: str) -> list[str]:
+    """A key or header name as lower-case words: ``clientSecret`` or ``CLIENT-SECRET`` → client, secret."""
+    return [t for t in re.split(r"[^a-z0-9]+", _CAMEL.sub("_", name.strip().lstrip(":")).lower()) if t]
+
+
+def squash(name: str) -> str:
+    """A name with case and separators folded away: ``Secret-Access_Key`` → ``secretaccesskey``."""
+    return "".join(name_tokens(name))
+
+
+def name_in(name: str, names: frozenset[str]) -> bool:
+    """Whether a name is one of ``names`` in any casing or separator style."""
+    return squash(name) in _squashed(names)
+
+
+_SQUASHED: dict[int, frozenset[str]] = {}
+
+
+def _squashed(names: frozenset[str]) -> frozenset[str]:
+    got = _SQUASHED.get(id(names))
+    if got is None:
+        got = _SQUASHED[id(names)] = frozenset(squash(n) for n in names)
+    return got
+
+
+# the last word(s) of a name that make its value a credential: db_password, userPassword, apiSecret, accessToken
+_CREDENTIAL_LAST = frozenset({"password", "passwd", "pwd", "passphrase", "apikey", "credential", "credentials"})
+_CREDENTIAL_TOKEN_QUALIFIERS = frozenset(
+    {
+        "access",
+        "auth",
+        "refresh",
+        "id",
+        "api",
+        "bearer",
+        "session",
+        "security",
+        "oauth",
+        "private",
+        "personal",
+        "bot",
+        "user",
+        "app",
+        "secret",
+        "client",
+        "service",
+        "github",
+        "slack",
+        "npm",
+        "hf",
+        "csrf",
+        "xsrf",
+    }
+)
+_CREDENTIAL_KEY_QUALIFIERS = frozenset(
+    {"api", "private", "secret", "auth", "subscription", "signing", "master", "access", "customer"}
+)
+# names that say token/key/secret but hold counters, ids, digests, flags or pagination cursors
+_NOT_CREDENTIAL_LAST = frozenset(
+    {
+        "count",
+        "counts",
+        "id",
+        "ids",
+        "md5",
+        "sha256",
+        "sha1",
+        "enabled",
+        "type",
+        "algorithm",
+        "length",
+        "version",
+        "remaining",
+        "limit",
+        "reset",
+        "used",
+        "name",
+        "arn",
+        "ref",
+        "expiry",
+        "expires",
+        "expiration",
+        "usage",
+        "hint",
+        "prefix",
+        "url",
+        "uri",
+        "path",
+        "scope",
+        "scopes",
+        "policy",
+    }
+)
+_NOT_CREDENTIAL_TOKENS = frozenset({"next", "continuation", "pagination", "page", "idempotency", "request", "cursor"})
+
+
+def is_credential_name(name: str) -> bool:
+    """Whether a key name says its value is a credential, in any casing (``clientSecret``, ``DB_PASSWORD``…).
+
+    A bare ``secret`` or ``token`` is not enough: those name references and hashes more often than credentials.
+    """
+    tokens = name_tokens(name) if _NAME_LIKE.match(name.strip()) else []
+    if not tokens:
+        return False
+    if squash(name) in _squashed(CREDENTIAL_NAMES) or squash(name) in _squashed(SESSION_TOKEN_NAMES):
+        return True
+    last = tokens[-1]
+    if last in _NOT_CREDENTIAL_LAST or _NOT_CREDENTIAL_TOKENS.intersection(tokens):
+        return False
+    if last in _CREDENTIAL_LAST:
+        return True
+    before = set(tokens[:-1])
+    if last in ("secret", "secrets") and before:
+        return True
+    if last == "token" and before & _CREDENTIAL_TOKEN_QUALIFIERS:
+        return True
+    return last == "key" and bool(before & _CREDENTIAL_KEY_QUALIFIERS)
+
+
+_HEADER_CREDENTIAL_WORDS = frozenset(
+    {
+        "key",
+        "apikey",
+        "token",
+        "secret",
+        "auth",
+        "authorization",
+        "session",
+        "password",
+        "passwd",
+        "signature",
+        "cookie",
+        "credential",
+        "credentials",
+    }
+)
+
+
+def is_credential_header(name: str) -> bool:
+    """Whether a header's name says it carries a credential, whatever its value looks like.
+
+    The words: key, token, secret, auth, session, password, signature (``DD-API-KEY``, ``X-Auth-Key``,
+    ``CF-Access-Client-Secret``). Names that end in a counter, id, digest or flag (``x-amzn-bedrock-input-token-count``,
+    ``x-amz-server-side-encryption-aws-kms-key-id``, ``…-customer-key-md5``) are not credentials.
+    """
+    tokens = name_tokens(name) if _NAME_LIKE.match(name.strip()) else []
+    if not tokens or tokens[-1] in _NOT_CREDENTIAL_LAST or _NOT_CREDENTIAL_TOKENS.intersection(tokens):
+        return False
+    return bool(_HEADER_CREDENTIAL_WORDS.intersection(tokens))
+
+
+_DIGEST_WORDS = frozenset(
+    {"sha256", "sha1", "sha512", "md5", "crc32", "crc32c", "crc64nvme", "checksum", "hash", "digest", "etag"}
+)
+
+
+def is_account_name(name: str) -> bool:
+    """Whether a key or header name says it holds an AWS account id (``AccountId``, ``x-amzn-account``…)."""
+    return name_in(name, ACCOUNT_NAMES) or (bool(_NAME_LIKE.match(name.strip())) and "account" in name_tokens(name))
+
+
+def is_digest_name(name: str) -> bool:
+    """Whether a header or key name says its value is a digest (``x-amz-meta-sha256``, ``Content-MD5``)."""
+    return bool(_DIGEST_WORDS.intersection(name_tokens(name)))
 
 
 SECRET_KEY_NAMES = frozenset(
@@ -228,6 +467,10 @@ ACCOUNT_NAMES = frozenset(
         "x_amz_source_account",
         "x_amz_account_id",
         "owner_account_id",
+        "x_amzn_account",
+        "x_amzn_account_id",
+        "x_account_id",
+        "account_number",
     }
 )
 OPENAI_ID_NAMES = frozenset({"openai_organization", "openai_project"})
@@ -404,6 +647,48 @@ def is_placeholder(secret: str) -> bool:
     return len(chars) > 8 and steps / (len(chars) - 1) > 0.6
 
 
+def is_placeholder_text(value: str) -> bool:
+    """True for values written as a placeholder (REDACTED, ${VAR}, <password>, ****); short real ones are not."""
+    low = value.strip().lower()
+    return not low or low in _PLACEHOLDER_EXACT or any(p in low for p in _PLACEHOLDER_SUBSTRINGS)
+
+
+def basic_credentials(token: str) -> str | None:
+    """The ``user:password`` a Basic token encodes, or None when it does not decode to one."""
+    raw = b64decode_loose(token)
+    text = printable_text(raw) if raw is not None else None
+    return text if text is not None and ":" in text else None
+
+
+_TIMESTAMP = re.compile(r"^(?:19[7-9]\d|20\d\d)(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?:[01]\d|2[0-3])[0-5]\d$")
+
+
+def looks_like_timestamp(digits: str) -> bool:
+    """True for 12 digits that read as YYYYMMDDhhmm (a build or batch id, not an AWS account)."""
+    return bool(_TIMESTAMP.match(digits))
+
+
+def has_random_segment(body: str) -> bool:
+    """True when a hyphen/underscore-separated value has a generated-looking part (8+ chars, mixed classes)."""
+    for part in re.split(r"[-_]", body):
+        if len(part) >= 8 and (looks_mixed(part) or (part.lower() != part and part.upper() != part)):
+            return True
+    return False
+
+
+_DIGEST = re.compile(r"^(?:[0-9a-f]{40}|[0-9A-F]{40}|[0-9a-f]{64})$")
+
+
+def looks_like_digest(value: str) -> bool:
+    """True for a hex sha1/sha256 (a git sha, a content hash) in one letter case."""
+    return bool(_DIGEST.match(value)) and not value.isdigit()
+
+
+def looks_like_aws_secret(value: str) -> bool:
+    """40 base64 chars with upper and lower case: a secret key, not a hex digest (a git sha is lower-case hex)."""
+    return any(c.isupper() for c in value) and any(c.islower() for c in value)
+
+
 def looks_mixed(secret: str) -> bool:
     """True when a value has both a letter and a digit, as generated keys do and English words do not."""
     return any(c.isdigit() for c in secret) and any(c.isalpha() for c in secret)
@@ -490,8 +775,10 @@ def high_entropy_tokens(value: str) -> list[str]:
 
 def is_benign_header(name: str) -> bool:
     """True for headers whose values are never credentials (ids, hashes, dates, rate limits)."""
+    if is_credential_header(name):
+        return False  # CF-Access-Client-Secret: a benign prefix never excuses a credential name
     n = norm_name(name)
-    return n in BENIGN_HEADERS or n.startswith(BENIGN_HEADER_PREFIXES)
+    return n in BENIGN_HEADERS or n.startswith(BENIGN_HEADER_PREFIXES) or is_digest_name(name)
 
 
 # ---- matching ------------------------------------------------------------------------------------------
@@ -508,6 +795,8 @@ def secret_spans(text: str) -> list[tuple[str, int, int, str]]:
         for m in rule.regex.finditer(text):
             group = next(g for g, val in m.groupdict().items() if val is not None)
             start, end = m.span(group)
+            if rule.id == "aws-secret-access-key" and group == "s2" and looks_like_digest(m.group(group)):
+                continue  # {"secret": "<git sha>"}
             cands.append((PRIORITY[rule.id], start, end, rule, m.group(group)))
     for start, end, secret in private_keys(text):
         cands.append((PRIORITY["private-key"], start, end, RULES_BY_ID["private-key"], secret))
@@ -520,10 +809,19 @@ def secret_spans(text: str) -> list[tuple[str, int, int, str]]:
     for start, end, rule, secret in sorted(kept, key=lambda k: k[0]):
         plain = normalise(secret)
         if rule.id == "aws-account-id":
-            # any 12 digits can be a real account: only the documented placeholders are skipped
-            if plain in _PLACEHOLDER_EXACT or len(set(plain)) == 1:
+            # any 12 digits can be a real account: only the documented placeholders and timestamps are skipped
+            if plain in _PLACEHOLDER_EXACT or len(set(plain)) == 1 or looks_like_timestamp(plain):
+                continue
+        elif rule.id in ("basic-auth", "url-userinfo"):
+            # short passwords are real passwords: only a written placeholder (REDACTED, ${VAR}, …) is skipped
+            shown = basic_credentials(plain) if rule.id == "basic-auth" else plain
+            if shown is None or is_placeholder_text(shown):
                 continue
         elif rule.id != "private-key" and is_placeholder(plain):
+            continue
+        elif rule.id == "openai-api-key" and not has_random_segment(plain[3:]):
+            continue  # sk-learn-compatible-…, sk-2024-finetuned-…: hyphenated words, not a key
+        elif rule.id == "aws-secret-near-key-id" and not looks_like_aws_secret(plain):
             continue
         if rule.needs_mixed and not looks_mixed(plain):
             continue
@@ -609,6 +907,27 @@ def _draw(rule_id: str, rng: random.Random) -> str:
         head = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
         claims = {"sub": _pick(rng, _B62, 12), "iat": rng.randrange(1_600_000_000, 1_800_000_000)}
         return f"{head}.{_b64url(json.dumps(claims).encode())}.{_b64url(rng.randbytes(32))}"
+    if rule_id == "aws-secret-near-key-id":
+        return _pick(rng, _B62, 38) + rng.choice("aA") + rng.choice("7/+")
+    if rule_id == "slack-token":
+        return (
+            rng.choice("baprs").join(("xox", "-"))
+            + "-".join(_pick(rng, "0123456789", 12) for _ in range(2))
+            + ("-" + _pick(rng, _B62, 24))
+        )
+    if rule_id == "stripe-key":
+        return rng.choice(("sk_live_", "rk_live_")) + _pick(rng, _B62, rng.randrange(24, 99))
+    if rule_id == "huggingface-token":
+        return "hf_" + _pick(rng, _B62[:52], 34)
+    if rule_id == "npm-token":
+        return "npm_" + _pick(rng, _B62, 36)
+    if rule_id == "google-oauth-token":
+        return "ya29." + _pick(rng, _URLSAFE, rng.randrange(60, 160))
+    if rule_id == "basic-auth":
+        user = _pick(rng, "abcdefghijklmnopqrstuvwxyz", rng.randrange(3, 10))
+        return base64.b64encode(f"{user}:{_pick(rng, _B62 + '!@#$', rng.randrange(8, 24))}".encode()).decode()
+    if rule_id == "url-userinfo":
+        return _pick(rng, _B62, rng.randrange(10, 30))
     if rule_id in ("bearer-token", "high-entropy-header"):
         return _pick(rng, _B62, rng.randrange(24, 64))
     if rule_id == "credential-field":
@@ -634,6 +953,9 @@ def sample_in_context(rule_id: str, secret: str) -> str:
     return {
         "aws-sigv4-credential": f"Credential={secret}/20240101/us-east-1/s3/aws4_request",
         "aws-secret-access-key": f"aws_secret_access_key={secret}",
+        "aws-secret-near-key-id": f"AKIAIOSFODNN7EXAMPLE,{secret}",
+        "basic-auth": f"Basic {secret}",
+        "url-userinfo": f"postgres://app:{secret}@db.internal:5432/prod",
         "aws-signature": f"https://bucket.s3.amazonaws.com/key.txt?X-Amz-Expires=60&X-Amz-Signature={secret}",
         "bearer-token": f"Bearer {secret}",
         "credential-field": f"password={secret}",

@@ -94,8 +94,6 @@ SECRET_QUERY = frozenset(
         "access_token",
     )
 )
-# key names whose string value is a credential, whatever it looks like (the scanner's context names)
-_CREDENTIAL_KEYS = P.CREDENTIAL_NAMES | P.SESSION_TOKEN_NAMES | (P.SECRET_KEY_NAMES - {"secret"})
 _AWS_SECRET_SHAPE = re.compile(r"^[A-Za-z0-9/+=]{40}$")
 _ACCOUNT_SHAPE = re.compile(r"^\d{12}$")
 _B64 = re.compile(r"^[A-Za-z0-9+/]{16,}={0,2}$")
@@ -142,12 +140,20 @@ class Rules:
 
 
 # stricter than the scanner on purpose: any "Bearer <token>" goes, even an all-digit token the scanner would skip
-_BEARER = re.compile(r"(?i)(?<![A-Za-z0-9])(Bearer\s+)(?!REDACTED\b|sk-REDACTED\b)[A-Za-z0-9._~+/=-]{16,}")
+_BEARER = re.compile(r"(?i)(?<![A-Za-z0-9])(Bearer\s+)(?!REDACTED\b|sk-REDACTED\b)([A-Za-z0-9._~+/=-]{16,})")
+
+
+def _bearer(m: re.Match[str]) -> str:
+    token = m.group(2)
+    # "the standard bearer responsibilities": a single-case word after "bearer" is prose, not a token
+    if token.isalpha() and (token.islower() or token.isupper()):
+        return m.group(0)
+    return m.group(1) + REDACTED
 
 
 def _replace_spans(text: str) -> str:
     if "earer" in text or "EARER" in text:
-        text = _BEARER.sub(r"\1" + REDACTED, text)
+        text = _BEARER.sub(_bearer, text)
     spans = P.secret_spans(text)
     if not spans:
         return text
@@ -210,14 +216,14 @@ def scrub_value(value: Any, rules: Rules | None = None, path: str = "$") -> Any:
 
 def _secret_by_name(key: str, value: str) -> bool:
     """Whether a key names its string value as a credential (or an account id), as the scanner judges it."""
-    name = P.norm_name(key)
     if P.is_placeholder(value):
         return False
-    if name in _CREDENTIAL_KEYS:
+    if P.is_credential_name(key):
         return True
-    if name in P.SECRET_KEY_NAMES:
-        return bool(_AWS_SECRET_SHAPE.match(value))
-    return name in P.ACCOUNT_NAMES and bool(_ACCOUNT_SHAPE.match(value))
+    if P.name_in(key, P.SECRET_KEY_NAMES):
+        bare_digest = P.squash(key) == "secret" and P.looks_like_digest(value)  # {"secret": "<git sha>"}
+        return bool(_AWS_SECRET_SHAPE.match(value)) and not bare_digest
+    return P.is_account_name(key) and bool(_ACCOUNT_SHAPE.match(value)) and not P.looks_like_timestamp(value)
 
 
 def _placeholder_like(value: Any) -> Any:
@@ -295,8 +301,8 @@ def scrub_headers(headers: dict[str, list[str]], *, request: bool, rules: Rules 
             continue
         if lname == "authorization":
             out[name] = [scrub_authorization(v) for v in values]
-        elif lname in SECRET_HEADERS or lname in extra or P.norm_name(name) in _CREDENTIAL_KEYS:
-            out[name] = [REDACTED for _ in values]
+        elif lname in SECRET_HEADERS or lname in extra or P.is_credential_name(name) or P.is_credential_header(name):
+            out[name] = [v if P.is_placeholder_text(v) else REDACTED for v in values]
         else:
             out[name] = [_scrub_header_value(name, v, rules) for v in values]
     return out
@@ -304,7 +310,7 @@ def scrub_headers(headers: dict[str, list[str]], *, request: bool, rules: Rules 
 
 def _scrub_header_value(name: str, value: str, rules: Rules | None) -> str:
     value = scrub_string(value, rules)
-    if P.norm_name(name) in P.ACCOUNT_NAMES and _ACCOUNT_SHAPE.match(value):
+    if P.is_account_name(name) and _ACCOUNT_SHAPE.match(value) and not P.looks_like_timestamp(value):
         return PLACEHOLDER_ACCOUNT
     if P.is_benign_header(name):
         return value
@@ -360,16 +366,36 @@ def scrub_body(body: Body, rules: Rules | None = None) -> Body:
     return body
 
 
+def _is_checksum(name: str) -> bool:
+    low = name.lower()
+    return low.startswith("x-amz-checksum-") or low == "content-md5"
+
+
+def _checked_headers(headers: dict[str, list[str]], old: Body, new: Body) -> dict[str, list[str]]:
+    """Drop the body checksums (``x-amz-checksum-*``, ``Content-MD5``) of a body the scrub changed.
+
+    A kept checksum of the unscrubbed bytes would fail the SDK's check on replay (S3 GetObject with
+    ChecksumMode=ENABLED raises FlexibleChecksumError); without one, the SDK skips the check.
+    """
+    if new == old or not any(_is_checksum(k) for k in headers):
+        return headers
+    return {k: v for k, v in headers.items() if not _is_checksum(k)}
+
+
 def scrub_exchange(ex: Exchange, rules: Rules | None = None) -> Exchange:
     """A fully scrubbed copy of an exchange, ready to be scanned and written."""
     req, resp = ex.request, ex.response
+    req_body, resp_body = scrub_body(req.body, rules), scrub_body(resp.body, rules)
     new_req = type(req)(
         req.method,
         scrub_uri(req.uri, rules),
-        scrub_headers(req.headers, request=True, rules=rules),
-        scrub_body(req.body, rules),
+        _checked_headers(scrub_headers(req.headers, request=True, rules=rules), req.body, req_body),
+        req_body,
     )
     new_resp = type(resp)(
-        resp.status, resp.reason, scrub_headers(resp.headers, request=False, rules=rules), scrub_body(resp.body, rules)
+        resp.status,
+        resp.reason,
+        _checked_headers(scrub_headers(resp.headers, request=False, rules=rules), resp.body, resp_body),
+        resp_body,
     )
     return Exchange(ex.index, ex.operation, new_req, new_resp)

@@ -19,19 +19,23 @@ write): the sanitizer replaces all of them, so a survivor means a cassette was n
 
 from __future__ import annotations
 
-import gzip
+import bisect
+import codecs
 import json
 import re
+import zlib
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 import yaml
 
-from replaykit.errors import read_bytes
+from replaykit.codecs.safe import UnsafeDocumentError, load_json, load_yaml
+from replaykit.errors import CassetteError, read_bytes
 from replaykit.scrub import patterns as P
+from replaykit.scrub import second_opinion
 from replaykit.scrub.allowlist import ALLOWLIST_FILENAME, Allowlist, fingerprint_of
 
 # Canonical placeholders the sanitizer writes. Each one is shaped so that no live rule matches it (the key id
@@ -68,6 +72,7 @@ sample_in_context = P.sample_in_context
 canonical_secret = P.canonical_secret
 MAX_DEPTH = 8  # decoding layers (json/base64/url) followed inside one value
 CASSETTE_SUFFIXES = (".yaml", ".yml", ".json")
+_NEWLINE = re.compile("\n")
 _B64_RUN = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{20,}={0,2}(?![A-Za-z0-9+/=_-])")
 _B64_WHOLE = re.compile(r"^[A-Za-z0-9+/_-]{20,}={0,2}$")
 _AWS_SECRET_SHAPE = re.compile(r"^[A-Za-z0-9/+=]{40}$")
@@ -118,24 +123,42 @@ class _Scanner:
         # fallback (credential-field on Authorization, …) does not report the approved secret a second way
         self.approved = 0
 
-    def emit(self, rule_id: str, secret: str, loc: str) -> list[Finding]:
+    def emit(self, rule_id: str, secret: str, loc: str, description: str | None = None) -> list[Finding]:
         secret = canonical_secret(secret)
         fp = fingerprint_of(secret)
         if self.allowlist is not None and self.allowlist.match(secret, fp, rule_id):
             self.approved += 1
             return []
         rule = P.RULES_BY_ID[rule_id]
-        return [
-            Finding(rule_id, rule.description, loc, preview_of(secret, fp), self.file, self.exchange, fp, rule.severity)
-        ]
+        text = description or rule.description
+        return [Finding(rule_id, text, loc, preview_of(secret, fp), self.file, self.exchange, fp, rule.severity)]
+
+    def second_opinion(self, text: str) -> list[Finding]:
+        """detect-secrets' findings in a file's text, each a ``detect-secrets`` finding at its line."""
+        out: list[Finding] = []
+        for o in second_opinion.scan_text(text):
+            # a value our rules already judged (a match, or a placeholder) is not reported a second time
+            # (PEM blocks are the private-key rule's: it knows a redacted or empty block from a key)
+            if o.kind == "Private Key" or P.is_placeholder(o.secret) or P.is_placeholder_text(o.secret):
+                continue
+            if P.secret_spans(o.secret):
+                continue
+            out += self.emit("detect-secrets", o.secret, f"line {o.line}", f"detect-secrets: {o.kind}")
+        return out
 
     # ---- text -----------------------------------------------------------------------------------------
 
     def text(self, s: str, loc: str, depth: int, *, lines: bool = False, runs: bool = True) -> list[Finding]:
         """Regex rules over a string, then base64 runs embedded in it (decoded when they are text)."""
+        starts: list[int] = []
 
         def where(pos: int) -> str:
-            return f"line {s.count(chr(10), 0, pos) + 1}" if lines else loc
+            if not lines:
+                return loc
+            if not starts:  # built once, on the first finding: counting newlines per finding is quadratic
+                starts.append(0)
+                starts.extend(m.end() for m in _NEWLINE.finditer(s))
+            return f"line {bisect.bisect_right(starts, pos)}"
 
         out: list[Finding] = []
         for rule_id, secret, start in P.text_matches(s):
@@ -153,7 +176,7 @@ class _Scanner:
         stripped = s.strip()
         if depth < MAX_DEPTH and stripped[:1] in ("{", "[") and stripped[-1:] in ("}", "]"):
             try:
-                doc = json.loads(stripped)
+                doc = load_json(stripped)
             except ValueError:
                 doc = None
             if isinstance(doc, (dict, list)):
@@ -242,9 +265,9 @@ class _Scanner:
             return []
         # one ASCII token: prose, descriptions and template markers under a credential-named key are not secrets
         single = len(v) >= 8 and v.isascii() and not any(c.isspace() for c in v)
-        if n in P.SESSION_TOKEN_NAMES:
+        if P.name_in(name, P.SESSION_TOKEN_NAMES):
             return self.emit("aws-session-token", v, loc) if single and len(v) >= 16 else []
-        if n in P.SECRET_KEY_NAMES and _AWS_SECRET_SHAPE.match(v):
+        if P.name_in(name, P.SECRET_KEY_NAMES) and _AWS_SECRET_SHAPE.match(v) and not _bare_digest(name, v):
             return self.emit("aws-secret-access-key", v, loc)
         if n in ("cookie", "set_cookie"):
             pairs = v.split(";")[:1] if n == "set_cookie" else v.split(";")
@@ -254,8 +277,6 @@ class _Scanner:
                 if len(cookie) >= 8 and cookie.isascii() and not P.is_placeholder(cookie):
                     out += self.emit("credential-field", cookie, loc)
             return out
-        if n in P.CREDENTIAL_NAMES:
-            return self.emit("credential-field", v, loc) if single else []
         if n in P.AUTHORIZATION_NAMES:
             scheme, _, cred = v.partition(" ")
             if not cred:
@@ -264,8 +285,10 @@ class _Scanner:
             if scheme.lower().startswith("aws4-") or P.is_placeholder(cred) or len(cred) < 8:
                 return []
             return self.emit("credential-field", cred, loc)
-        if n in P.ACCOUNT_NAMES:
-            return self.emit("aws-account-id", v, loc) if _ACCOUNT.match(v) else []
+        if P.is_credential_name(name) or (header and P.is_credential_header(name)):
+            return self.emit("credential-field", v, loc) if single else []
+        if P.is_account_name(name):
+            return self.emit("aws-account-id", v, loc) if _ACCOUNT.match(v) and not P.looks_like_timestamp(v) else []
         if n in P.OPENAI_ID_NAMES:
             return self.emit("openai-identifier", v, loc)
         if header and not P.is_benign_header(n):
@@ -273,9 +296,19 @@ class _Scanner:
         return []
 
 
+def scan_document_text(text: str, *, file: str | None = None, allowlist: Allowlist | None = None) -> list[Finding]:
+    """detect-secrets' second opinion on a cassette's text, as it would be written (write-time check)."""
+    return _Scanner(file=file, allowlist=allowlist).second_opinion(text)
+
+
 def fingerprint_secret(secret: str) -> str:
     """The fingerprint a finding of this secret carries (to pre-approve a known fixture value)."""
     return fingerprint_of(canonical_secret(secret))
+
+
+def _bare_digest(name: str, value: str) -> bool:
+    """A bare ``secret`` key holding a hex digest (a git sha): a reference, not an AWS secret key."""
+    return P.squash(name) == "secret" and P.looks_like_digest(value)
 
 
 def _to_str(value: str | bytes | bytearray) -> str:
@@ -330,54 +363,188 @@ def scan_cassette_data(
     return out
 
 
+class UnscannableError(CassetteError):
+    """A cassette could not be parsed; ``findings`` holds what a line-by-line scan of its text still found."""
+
+    def __init__(self, message: str, *, path: str | Path, findings: list[Finding]) -> None:
+        super().__init__(message, path=path)
+        self.findings = findings
+
+
 def scan_path(path: str | Path, allowlist: Allowlist | None = None) -> list[Finding]:
     """Scan a file: cassettes (.yaml/.yml/.json, optionally .gz) with structure, other text line by line."""
     return scan_file(path, allowlist)[0]
 
 
-def scan_file(path: str | Path, allowlist: Allowlist | None = None) -> tuple[list[Finding], bool]:
-    """Like ``scan_path`` but also says whether the file was scanned (False: binary, skipped)."""
+DEFAULT_MAX_SIZE = 512 * 1024 * 1024  # `replaykit scan --max-size`: larger files are an input error
+STREAM_ABOVE = 16 * 1024 * 1024  # larger files are scanned as text in chunks, in bounded memory
+_CHUNK = 4 * 1024 * 1024
+_OVERLAP = 64 * 1024  # longest secret a chunk boundary may split (PEM blocks included)
+
+
+def scan_file(
+    path: str | Path,
+    allowlist: Allowlist | None = None,
+    *,
+    strict: bool = False,
+    max_size: int = DEFAULT_MAX_SIZE,
+) -> tuple[list[Finding], bool]:
+    """Like ``scan_path`` but also says whether the file was scanned (False: a binary file, skipped).
+
+    A cassette that cannot be read, decoded or parsed raises ``CassetteError`` naming the file, and so does any
+    binary file when ``strict`` (a path the user named). Other binary files found by walking are skipped.
+    """
     path = Path(path)
-    raw = read_bytes(path, "file")
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError as exc:
+        raise CassetteError("file not found", path=path) from exc
+    except OSError as exc:
+        raise CassetteError(f"cannot read file: {exc.strerror}", path=path) from exc
+    if size > max_size:
+        raise CassetteError(
+            f"{size:,} bytes is over the scan size limit of {max_size:,}; raise it with --max-size", path=path
+        )
     name = path.name.lower()
-    if name.endswith(".gz") and name[:-3].endswith(CASSETTE_SUFFIXES):
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError):
-            return [], False
+    gz = name.endswith(".gz") and name[:-3].endswith(CASSETTE_SUFFIXES)
+    if gz:
         name = name[:-3]
-    if b"\x00" in raw[:8192]:
-        return [], False
-    text = raw.decode("utf-8", "replace")
+    cassette = name.endswith(CASSETTE_SUFFIXES)
     scanner = _Scanner(file=str(path), allowlist=allowlist)
+    if size > STREAM_ABOVE and not gz:
+        return _scan_stream(path, scanner), True
+    raw = read_bytes(path, "file")
+    if gz:
+        try:
+            raw = _gunzip(raw, max_size)
+        except (OSError, EOFError, ValueError, zlib.error) as exc:
+            raise CassetteError(f"not a valid gzip file: {exc}", path=path) from exc
+    text = decode_text(raw)
+    if text is None:
+        if strict or cassette:
+            raise CassetteError("binary data, not UTF-8/16/32 text: not a cassette replaykit can scan", path=path)
+        return [], False
     structured: list[Finding] = []
-    doc: Any = None
-    if name.endswith(CASSETTE_SUFFIXES):
-        doc = _parse(text, json_file=name.endswith(".json"))
-        if isinstance(doc, dict):
-            structured = scan_cassette_data(doc, file=str(path), allowlist=allowlist)
-        elif isinstance(doc, list):
-            structured = scanner.walk(doc, "", 0)
-    # the raw text too (regexes only: the parse already opened every layer): YAML comments and anything the parse
-    # dropped. A secret the structured walk reported is not reported again under another rule.
-    parsed = bool(structured) or doc is not None
-    return _merge(structured, scanner.text(text, "", 0, lines=True, runs=not parsed), any_rule=True), True
+    try:
+        if cassette:
+            try:
+                doc = _parse(text, json_file=name.endswith(".json"))
+            except CassetteError as exc:
+                # still a finding of its own (exit 2), but what the text shows is reported too
+                raise UnscannableError(str(exc), path=path, findings=scanner.text(text, "", 0, lines=True)) from exc
+            if isinstance(doc, dict):
+                structured = scan_cassette_data(doc, file=str(path), allowlist=allowlist)
+            elif isinstance(doc, list):
+                structured = scanner.walk(doc, "", 0)
+        # the raw text too (regexes only: the parse already opened every layer): YAML comments and anything the
+        # parse dropped. A secret the structured walk reported is not reported again under another rule.
+        found = _merge(structured, scanner.text(text, "", 0, lines=True, runs=not cassette), any_rule=True)
+        return _merge(found, scanner.second_opinion(text), any_rule=True), True
+    except RecursionError as exc:
+        raise CassetteError("values nested too deeply inside each other to scan", path=path) from exc
+
+
+def _gunzip(raw: bytes, limit: int) -> bytes:
+    """Decompress gzip data, refusing output past ``limit`` bytes (a gzip bomb)."""
+    out = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(raw, limit + 1)
+    if len(out) > limit:
+        raise ValueError(f"decompresses to more than {limit:,} bytes")
+    return out
+
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+def decode_text(raw: bytes) -> str | None:
+    """Bytes as text: UTF-8, or UTF-16/32 with or without a BOM; None for binary data."""
+    for bom, encoding in _BOMS:
+        if raw.startswith(bom):
+            try:
+                return raw[len(bom) :].decode(encoding)
+            except UnicodeDecodeError:
+                return None
+    head = raw[:8192]
+    if b"\x00" in head:
+        # BOM-less UTF-16/32: ASCII text leaves a NUL in every other (or 3 of 4) byte, in a fixed lane
+        for encoding, width, lane in (
+            ("utf-32-le", 4, 0),
+            ("utf-32-be", 4, 3),
+            ("utf-16-le", 2, 0),
+            ("utf-16-be", 2, 1),
+        ):
+            if len(raw) % width:
+                continue
+            lanes = [head[i::width] for i in range(width)]
+            if all(b == 0 for i, seq in enumerate(lanes) if i != lane for b in seq) and lanes[lane].count(0) == 0:
+                try:
+                    return raw.decode(encoding)
+                except UnicodeDecodeError:
+                    return None
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    text = raw.decode("latin-1")
+    control = sum(1 for c in text[:8192] if ord(c) < 32 and c not in "\r\n\t\f")
+    return None if control > len(text[:8192]) // 20 else text
+
+
+def _scan_stream(path: Path, scanner: _Scanner) -> list[Finding]:
+    """Regex rules over a large file in overlapping chunks: memory stays at a few chunks whatever its size."""
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    out: list[Finding] = []
+    tail = ""
+    line = 1
+    try:
+        with path.open("rb") as fh:
+            while True:
+                block = fh.read(_CHUNK)
+                chunk = tail + decoder.decode(block, final=not block)
+                if not chunk:
+                    break
+                found = scanner.text(chunk, "", 0, lines=True)
+                for f in found:
+                    # a finding's line is relative to the chunk: shift it to the file's numbering
+                    n = int(f.location.split()[1]) + line - 1
+                    out = _merge(out, [replace(f, location=f"line {n}")])
+                if not block:
+                    break
+                tail = chunk[-_OVERLAP:]
+                line += chunk.count("\n") - tail.count("\n")
+    except OSError as exc:
+        raise CassetteError(f"cannot read file: {exc.strerror}", path=path) from exc
+    return out
 
 
 def _parse(text: str, *, json_file: bool) -> Any:
     try:
-        if json_file:
-            return json.loads(text)
-        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - safe loaders
-    except (ValueError, yaml.YAMLError):
-        return None
+        return load_json(text) if json_file else load_yaml(text)
+    except UnsafeDocumentError as exc:
+        raise CassetteError(str(exc)) from exc
+    except json.JSONDecodeError as exc:
+        raise CassetteError(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise CassetteError(f"invalid YAML at {where}{exc.problem}") from exc
+    except (ValueError, yaml.YAMLError) as exc:
+        raise CassetteError(f"cannot parse: {exc}") from exc
 
 
 __all__ = [
     "ALLOWLIST_FILENAME",
     "Allowlist",
     "CASSETTE_SUFFIXES",
+    "DEFAULT_MAX_SIZE",
     "Finding",
+    "UnscannableError",
     "PLACEHOLDERS",
     "PLACEHOLDER_ACCESS_KEY_ID",
     "PLACEHOLDER_ACCOUNT_ID",
@@ -392,12 +559,14 @@ __all__ = [
     "PLACEHOLDER_SIGNATURE",
     "RULES",
     "canonical_secret",
+    "decode_text",
     "fingerprint_of",
     "fingerprint_secret",
     "preview_of",
     "sample_in_context",
     "sample_secret",
     "scan_cassette_data",
+    "scan_document_text",
     "scan_file",
     "scan_path",
     "scan_text",
