@@ -47,13 +47,13 @@ def _undo(raw: bytes, enc: str) -> bytes | None:
             return _inflate(raw, -zlib.MAX_WBITS)
     if enc == "br":
         try:
-            import brotli  # type: ignore[import-not-found]  # optional: br bodies stay compressed without it
+            import brotli  # optional: br bodies stay compressed without it
         except ImportError:
             return None
         return brotli.decompress(raw)
     if enc == "zstd":
         try:
-            import zstandard  # type: ignore[import-not-found]  # optional, as for br
+            import zstandard  # optional, as for br
         except ImportError:
             return None
         return zstandard.ZstdDecompressor().decompress(raw, max_output_size=MAX_DECOMPRESSED)

@@ -85,10 +85,10 @@ def parse_body(raw: bytes | str | None) -> tuple[str, Any]:
     if raw is None or raw == b"" or raw == "":
         return "empty", None
     if hasattr(raw, "read"):
-        raw = raw.read()  # type: ignore[union-attr]
+        raw = raw.read()
     if isinstance(raw, str):
         raw = raw.encode("utf-8")
-    raw = bytes(raw)  # type: ignore[arg-type]
+    raw = bytes(raw)
     if raw[:1] in (b"{", b"[") or raw.lstrip()[:1] in (b"{", b"["):
         try:
             return "json", load_json(raw)

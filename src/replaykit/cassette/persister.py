@@ -58,7 +58,7 @@ class RecordedRequest(VcrRequest):
         headers = {k: ", ".join(v) for k, v in exchange.request.headers.items()}
         super().__init__(exchange.request.method, exchange.request.uri, None, headers)
 
-    @property  # type: ignore[override]
+    @property
     def body(self) -> Any:
         """The request body bytes, encoded from the decoded exchange on first access."""
         if not self._encoded:
@@ -74,7 +74,7 @@ class RecordedRequest(VcrRequest):
         self._encoded = getattr(self, "exchange", None) is not None and value is not None
 
 
-class LazyResponse(dict):  # type: ignore[type-arg]
+class LazyResponse(dict[str, Any]):
     """A vcrpy response dict whose headers and body are built from the decoded exchange on first access."""
 
     def __init__(self, exchange: Exchange) -> None:
@@ -199,7 +199,7 @@ class ReplaykitPersister:
 
         path = Path(cassette_path)
         exchanges = self.to_exchanges(cassette_dict)
-        meta = {
+        meta: dict[str, Any] = {
             "recorded_at": _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
             "target": self.settings.target,
         }

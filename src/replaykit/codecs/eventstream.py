@@ -31,7 +31,7 @@ class Message:
     payload: bytes = b""
 
 
-def _crc(data: bytes, start: int = 0) -> int:
+def _crc(data: bytes | memoryview, start: int = 0) -> int:
     return binascii.crc32(data, start) & 0xFFFFFFFF
 
 

@@ -181,8 +181,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         state.refusals_seen = len(state.guard.refusals)
         state.refused_tests += 1
         crash = getattr(getattr(report, "longrepr", None), "reprcrash", None)
-        shown = crash is not None and not crash.message.startswith("replaykit.errors.CostLimitError")
-        surfaced = f"\n(surfaced in the test as: {crash.message})" if shown else ""
+        message = str(getattr(crash, "message", "") or "")
+        shown = bool(message) and not message.startswith("replaykit.errors.CostLimitError")
+        surfaced = f"\n(surfaced in the test as: {message})" if shown else ""
         report.outcome = "failed"
         report.longrepr = "replaykit CostLimitError: " + "\n".join(dict.fromkeys(new)) + surfaced
     return report

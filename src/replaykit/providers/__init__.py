@@ -267,8 +267,9 @@ def canonical_uri(method: str, uri: str, sel: Selectors, host_map: dict[str, str
         and sel.scope.partition("/")[2] not in _USER_APIS
         and not is_aws_host((urlsplit(uri).hostname or "").lower())
     ):
-        local, canonical = _signed_base(method.upper(), uri.partition("?")[0], sel)
-        return rewrite_to_canonical(uri, {local: canonical})
+        signed = _signed_base(method.upper(), uri.partition("?")[0], sel)
+        if signed is not None:
+            return rewrite_to_canonical(uri, {signed[0]: signed[1]})
     return rewrite_to_canonical(uri, host_map or {})
 
 

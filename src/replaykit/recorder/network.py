@@ -93,7 +93,8 @@ def blocked(attempts: list[str]) -> Iterator[list[str]]:
 
         def sendmsg(self: Any, buffers: Any, ancdata: Any = (), flags: int = 0, address: Any = None) -> int:
             if address is None or self.family == socket.AF_UNIX:
-                return real_sendmsg(self, buffers, ancdata, flags, *(() if address is None else (address,)))
+                assert real_sendmsg is not None  # replaced only where the platform has sendmsg
+                return int(real_sendmsg(self, buffers, ancdata, flags, *(() if address is None else (address,))))
             raise refuse(f"{_where(address)} (sendmsg)")
 
         methods = {"connect": connect, "connect_ex": connect_ex, "sendto": sendto}

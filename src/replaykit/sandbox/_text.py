@@ -199,8 +199,8 @@ def json_value(schema: Any, seed: int, name: str = "", root: Any = None, depth: 
         lo, hi = int(schema.get("minimum", 1)), int(schema.get("maximum", 100))
         return lo + seed % max(1, hi - lo + 1)
     if kind == "number":
-        lo, hi = float(schema.get("minimum", 0)), float(schema.get("maximum", 100))
-        return round(lo + (seed % 10_000) / 10_000 * (hi - lo), 2)
+        low, high = float(schema.get("minimum", 0)), float(schema.get("maximum", 100))
+        return round(low + (seed % 10_000) / 10_000 * (high - low), 2)
     if kind == "boolean":
         return bool(seed % 2)
     if kind == "null":

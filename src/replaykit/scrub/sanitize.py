@@ -347,7 +347,8 @@ def scrub_request(request: Any, rules: Rules | None = None) -> Any:
         headers = {k: v for k, v in headers.items() if k.lower() != "content-encoding"}
         request.body = body
     # the host the SDK would address on AWS, decided by the signature (service and region) before it is scrubbed
-    uri = canonical_uri(request.method, request.uri, selectors(request.uri, headers, body), rules and rules.host_map)
+    host_map = rules.host_map if rules is not None else None
+    uri = canonical_uri(request.method, request.uri, selectors(request.uri, headers, body), host_map)
     request.uri = scrub_uri(uri, rules)
     request.headers = {
         k: v[0] if len(v) == 1 else ", ".join(v) for k, v in scrub_headers(headers, request=True, rules=rules).items()

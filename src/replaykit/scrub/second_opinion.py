@@ -26,7 +26,7 @@ def _plugins() -> list[dict[str, str]]:
     if not _PLUGINS:
         from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
 
-        names = {cls.__name__ for cls in get_mapping_from_secret_type_to_class().values()}
+        names: set[str] = {plugin.__name__ for plugin in get_mapping_from_secret_type_to_class().values()}
         _PLUGINS.extend({"name": n} for n in sorted(names - _NOISY))
     return _PLUGINS
 
