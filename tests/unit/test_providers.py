@@ -68,3 +68,16 @@ def test_sandbox_hosts_rewrite_to_canonical():
     assert rewrite_to_canonical("http://127.0.0.1:8/bkt/a/b.txt", host_map) == "https://bkt.s3.amazonaws.com/a/b.txt"
     assert rewrite_to_canonical("http://127.0.0.1:8/bkt?list-type=2", host_map) == \
         "https://bkt.s3.amazonaws.com/?list-type=2"
+
+
+def test_identification_survives_sdk_clients_built_on_the_shared_loader():
+    """Building a client edits botocore's cached model in place (S3 drops ``{Bucket}`` from its request URIs):
+    identification reads its models from a session no client is built on, so CreateBucket stays CreateBucket."""
+    from replaykit.providers import aws, identify_request
+    from replaykit.providers.aws import botocore_session
+
+    botocore_session().create_client("s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    aws._routes.cache_clear()
+    headers = {"Authorization": ["AWS4-HMAC-SHA256 Credential=K/20260101/us-east-1/s3/aws4_request, Signature=x"]}
+    assert identify_request("PUT", "https://reports.s3.amazonaws.com/", headers).operation == "s3.CreateBucket"
+    assert aws.operation_name("s3", "PUT", "/reports/", "") == "CreateBucket"

@@ -77,7 +77,17 @@ def _required(op: Any, location: str) -> frozenset[str]:
 
 @cache
 def botocore_session() -> Any:
-    """One botocore session per process for reading service models (its loader parses each JSON model once)."""
+    """One botocore session per process for SDK clients and endpoint resolution (its loader parses each model once)."""
+    return botocore.session.get_session()
+
+
+@cache
+def model_session() -> Any:
+    """A botocore session only for *reading* service models, on which no client is ever built.
+
+    Building a client emits ``service-data-loaded``, whose handlers edit the loader's cached model in place (S3's
+    drop ``{Bucket}`` from every request URI): routes read from a model a client has touched identify nothing.
+    """
     return botocore.session.get_session()
 
 
@@ -89,7 +99,7 @@ def data_loader() -> Any:
 @cache
 def service_model(service: str) -> Any:
     """Botocore's service model (loaded once per process)."""
-    return botocore_session().get_service_model(service)
+    return model_session().get_service_model(service)
 
 
 @cache
@@ -140,7 +150,7 @@ def operation_name(
 @cache
 def is_event_stream_output(service: str, operation: str) -> bool:
     """Whether botocore expects an event stream as the operation's response body."""
-    model = botocore_session().get_service_model(service)
+    model = model_session().get_service_model(service)
     try:
         output = model.operation_model(operation).output_shape
     except Exception:  # unknown operation name: not a stream as far as we know
@@ -157,7 +167,7 @@ def has_blob_payload(service: str, operation: str) -> bool:
     A non-streaming blob payload (InvokeModel's, InvokeEndpoint's) is the model's JSON and keeps its contract.
     """
     try:
-        shape = botocore_session().get_service_model(service).operation_model(operation).input_shape
+        shape = model_session().get_service_model(service).operation_model(operation).input_shape
     except Exception:  # not an AWS service or operation botocore knows
         return False
     payload = shape.serialization.get("payload") if shape is not None else None
@@ -171,13 +181,13 @@ def has_blob_payload(service: str, operation: str) -> bool:
 @cache
 def available_services() -> frozenset[str]:
     """Every service name this botocore knows."""
-    return frozenset(botocore_session().get_available_services())
+    return frozenset(model_session().get_available_services())
 
 
 @cache
 def metadata(service: str) -> dict[str, Any]:
     """The ``metadata`` block of a service model (protocol, endpointPrefix, signingName, targetPrefix)."""
-    return dict(botocore_session().get_component("data_loader").load_service_model(service, "service-2")["metadata"])
+    return dict(model_session().get_component("data_loader").load_service_model(service, "service-2")["metadata"])
 
 
 def _names(service: str) -> tuple[str, str]:
@@ -227,7 +237,7 @@ _CBOR_PATH = re.compile(r"^/service/(?P<service>[^/]+)/operation/(?P<operation>[
 
 @cache
 def _operation_names(service: str) -> frozenset[str]:
-    return frozenset(botocore_session().get_service_model(service).operation_names)
+    return frozenset(model_session().get_service_model(service).operation_names)
 
 
 def protocol_operation(service: str, method: str, raw_path: str, target: str, action: str) -> str | None:
