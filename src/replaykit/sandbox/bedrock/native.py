@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,98 +56,138 @@ def parse(model: Model, body: Any) -> NativeRequest:
             "your input and try again."
         )
     family = family_for(model, body)
-    if family == "anthropic":
-        missing = [k for k in ("anthropic_version", "max_tokens", "messages") if k not in body]
-        if missing:
-            raise _malformed(*missing)
-        if body["anthropic_version"] != ANTHROPIC_VERSION:
-            raise validation(
-                f"Malformed input request: #/anthropic_version: {body['anthropic_version']} is not a "
-                "valid enum value, please reformat your input and try again."
-            )
-        system = body.get("system") or ""
-        system_text = system if isinstance(system, str) else " ".join(b.get("text", "") for b in system)
-        messages = body["messages"]
-        tokens = _text.count_tokens(system_text) + sum(_text.count_tokens(_flat(m.get("content"))) for m in messages)
-        tools = [_text.Tool(t["name"], t.get("input_schema") or {}) for t in body.get("tools") or []]
-        choice = body.get("tool_choice") or {"type": "auto"}
-        results = [b for b in _blocks(messages[-1]) if b.get("type") == "tool_result"] if messages else []
-        thinking = (body.get("thinking") or {}).get("type") == "enabled"
-        args = dict(
-            tools=tools,
-            tool_mode={"any": "any", "tool": "any", "none": "none"}.get(choice.get("type"), "auto"),
-            forced_tool=choice.get("name"),
-            max_tokens=body["max_tokens"],
-            stop=body.get("stop_sequences") or [],
-            reasoning=thinking,
-            tool_result=" ".join(_flat(r.get("content")) for r in results) if results else None,
-            last_user_text=_flat(messages[-1].get("content")) if messages else "",
+    parser = _PARSERS.get(family)
+    if parser is None:
+        raise validation(f"Malformed input request: model family {family!r} is not supported by the sandbox.")
+    return parser(model, family, body)
+
+
+def _parse_anthropic(model: Model, family: str, body: dict[str, Any]) -> NativeRequest:
+    """Anthropic Messages on Bedrock: ``anthropic_version``, ``max_tokens`` and ``messages`` are required."""
+    missing = [k for k in ("anthropic_version", "max_tokens", "messages") if k not in body]
+    if missing:
+        raise _malformed(*missing)
+    if body["anthropic_version"] != ANTHROPIC_VERSION:
+        raise validation(
+            f"Malformed input request: #/anthropic_version: {body['anthropic_version']} is not a "
+            "valid enum value, please reformat your input and try again."
         )
-        return NativeRequest(family, tokens, args, body=body)
-    if family == "nova":
-        if "messages" not in body:
-            raise _malformed("messages")
-        messages = body["messages"]
-        system = " ".join(b.get("text", "") for b in body.get("system") or [] if isinstance(b, dict))
-        tokens = _text.count_tokens(system) + sum(_text.count_tokens(_flat(m.get("content"))) for m in messages)
-        config = body.get("inferenceConfig") or {}
-        tool_cfg = body.get("toolConfig") or {}
-        tools = [
-            _text.Tool(t["toolSpec"]["name"], (t["toolSpec"].get("inputSchema") or {}).get("json") or {})
-            for t in tool_cfg.get("tools", [])
-            if "toolSpec" in t
-        ]
-        last = messages[-1] if messages else {}
-        has_result = any("toolResult" in b for b in _blocks(last))
-        args = dict(
-            tools=tools,
-            max_tokens=config.get("maxTokens", config.get("max_new_tokens")),
-            stop=config.get("stopSequences") or [],
-            last_user_text=_flat(last.get("content")),
-            tool_result=_flat(last.get("content")) if has_result else None,
+    system = body.get("system") or ""
+    system_text = system if isinstance(system, str) else " ".join(b.get("text", "") for b in system)
+    messages = body["messages"]
+    tokens = _text.count_tokens(system_text) + sum(_text.count_tokens(_flat(m.get("content"))) for m in messages)
+    tools = [_text.Tool(t["name"], t.get("input_schema") or {}) for t in body.get("tools") or []]
+    choice = body.get("tool_choice") or {"type": "auto"}
+    results = [b for b in _blocks(messages[-1]) if b.get("type") == "tool_result"] if messages else []
+    thinking = (body.get("thinking") or {}).get("type") == "enabled"
+    args = dict(
+        tools=tools,
+        tool_mode={"any": "any", "tool": "any", "none": "none"}.get(choice.get("type"), "auto"),
+        forced_tool=choice.get("name"),
+        max_tokens=body["max_tokens"],
+        stop=body.get("stop_sequences") or [],
+        reasoning=thinking,
+        tool_result=" ".join(_flat(r.get("content")) for r in results) if results else None,
+        last_user_text=_flat(messages[-1].get("content")) if messages else "",
+    )
+    return NativeRequest(family, tokens, args, body=body)
+
+
+def _parse_nova(model: Model, family: str, body: dict[str, Any]) -> NativeRequest:
+    """Nova's native messages format (``messages`` with ``inferenceConfig`` and ``toolConfig``)."""
+    if "messages" not in body:
+        raise _malformed("messages")
+    messages = body["messages"]
+    system = " ".join(b.get("text", "") for b in body.get("system") or [] if isinstance(b, dict))
+    tokens = _text.count_tokens(system) + sum(_text.count_tokens(_flat(m.get("content"))) for m in messages)
+    config = body.get("inferenceConfig") or {}
+    tool_cfg = body.get("toolConfig") or {}
+    tools = [
+        _text.Tool(t["toolSpec"]["name"], (t["toolSpec"].get("inputSchema") or {}).get("json") or {})
+        for t in tool_cfg.get("tools", [])
+        if "toolSpec" in t
+    ]
+    last = messages[-1] if messages else {}
+    has_result = any("toolResult" in b for b in _blocks(last))
+    args = dict(
+        tools=tools,
+        max_tokens=config.get("maxTokens", config.get("max_new_tokens")),
+        stop=config.get("stopSequences") or [],
+        last_user_text=_flat(last.get("content")),
+        tool_result=_flat(last.get("content")) if has_result else None,
+    )
+    return NativeRequest(family, tokens, args, body=body)
+
+
+def _parse_titan_text(model: Model, family: str, body: dict[str, Any]) -> NativeRequest:
+    """Titan Text: ``inputText`` with an optional ``textGenerationConfig``."""
+    if "inputText" not in body:
+        raise _malformed("inputText")
+    config = body.get("textGenerationConfig") or {}
+    args = dict(
+        max_tokens=config.get("maxTokenCount", 512),
+        stop=config.get("stopSequences") or [],
+        last_user_text=body["inputText"],
+    )
+    return NativeRequest(family, _text.count_tokens(body["inputText"]), args, body=body)
+
+
+def _parse_prompt(model: Model, family: str, body: dict[str, Any]) -> NativeRequest:
+    """Llama, Mistral and DeepSeek: a raw ``prompt`` (Llama names its limit ``max_gen_len``)."""
+    if "prompt" not in body:
+        raise _malformed("prompt")
+    limit = body.get("max_gen_len") if family == "llama" else body.get("max_tokens")
+    args = dict(max_tokens=limit, stop=body.get("stop") or [], last_user_text=body["prompt"])
+    return NativeRequest(family, _text.count_tokens(body["prompt"]), args, body=body)
+
+
+def _parse_titan_embed(model: Model, family: str, body: dict[str, Any]) -> NativeRequest:
+    """Titan Embeddings: ``inputText``; v2 takes ``dimensions`` of 256, 512 or 1024."""
+    if "inputText" not in body:
+        raise _malformed("inputText")
+    dims = int(body.get("dimensions", 1024 if "v2" in model.base else 1536))
+    if "v2" in model.base and dims not in (256, 512, 1024):
+        raise validation(
+            f"Malformed input request: #/dimensions: {dims} is not a valid enum value, please "
+            "reformat your input and try again."
         )
-        return NativeRequest(family, tokens, args, body=body)
-    if family == "titan-text":
-        if "inputText" not in body:
-            raise _malformed("inputText")
-        config = body.get("textGenerationConfig") or {}
-        args = dict(
-            max_tokens=config.get("maxTokenCount", 512),
-            stop=config.get("stopSequences") or [],
-            last_user_text=body["inputText"],
-        )
-        return NativeRequest(family, _text.count_tokens(body["inputText"]), args, body=body)
-    if family in ("llama", "mistral", "deepseek"):
-        if "prompt" not in body:
-            raise _malformed("prompt")
-        limit = body.get("max_gen_len") if family == "llama" else body.get("max_tokens")
-        args = dict(max_tokens=limit, stop=body.get("stop") or [], last_user_text=body["prompt"])
-        return NativeRequest(family, _text.count_tokens(body["prompt"]), args, body=body)
-    if family == "titan-embed":
-        if "inputText" not in body:
-            raise _malformed("inputText")
-        dims = int(body.get("dimensions", 1024 if "v2" in model.base else 1536))
-        if "v2" in model.base and dims not in (256, 512, 1024):
-            raise validation(
-                f"Malformed input request: #/dimensions: {dims} is not a valid enum value, please "
-                "reformat your input and try again."
-            )
-        # Titan counts a start-of-text token
-        return NativeRequest(family, _text.count_tokens(body["inputText"]) + 1, texts=[body["inputText"]], dims=dims)
-    if family == "cohere-embed":
-        missing = [k for k in ("texts", "input_type") if k not in body]
-        if missing:
-            raise _malformed(*missing)
-        texts = [str(t) for t in body["texts"]]
-        return NativeRequest(family, sum(_text.count_tokens(t) for t in texts), texts=texts, dims=1024)
-    if family == "nova-embed":
-        params = body.get("singleEmbeddingParams")
-        if body.get("taskType") != "SINGLE_EMBEDDING" or not isinstance(params, dict):
-            raise _malformed("singleEmbeddingParams")
-        text = str((params.get("text") or {}).get("value", ""))
-        dims = int(params.get("embeddingDimension", 3072))
-        return NativeRequest(family, _text.count_tokens(text) + 15, texts=[text], dims=dims)
-    raise validation(f"Malformed input request: model family {family!r} is not supported by the sandbox.")
+    # Titan counts a start-of-text token
+    return NativeRequest(family, _text.count_tokens(body["inputText"]) + 1, texts=[body["inputText"]], dims=dims)
+
+
+def _parse_cohere_embed(model: Model, family: str, body: dict[str, Any]) -> NativeRequest:
+    """Cohere Embed: ``texts`` and ``input_type`` are required."""
+    missing = [k for k in ("texts", "input_type") if k not in body]
+    if missing:
+        raise _malformed(*missing)
+    texts = [str(t) for t in body["texts"]]
+    return NativeRequest(family, sum(_text.count_tokens(t) for t in texts), texts=texts, dims=1024)
+
+
+def _parse_nova_embed(model: Model, family: str, body: dict[str, Any]) -> NativeRequest:
+    """Nova multimodal embeddings: a ``SINGLE_EMBEDDING`` task with ``singleEmbeddingParams``."""
+    params = body.get("singleEmbeddingParams")
+    if body.get("taskType") != "SINGLE_EMBEDDING" or not isinstance(params, dict):
+        raise _malformed("singleEmbeddingParams")
+    text = str((params.get("text") or {}).get("value", ""))
+    dims = int(params.get("embeddingDimension", 3072))
+    return NativeRequest(family, _text.count_tokens(text) + 15, texts=[text], dims=dims)
+
+
+_Parser = Callable[[Model, str, dict[str, Any]], NativeRequest]
+
+# family -> the parser of its native body
+_PARSERS: dict[str, _Parser] = {
+    "anthropic": _parse_anthropic,
+    "nova": _parse_nova,
+    "titan-text": _parse_titan_text,
+    "llama": _parse_prompt,
+    "mistral": _parse_prompt,
+    "deepseek": _parse_prompt,
+    "titan-embed": _parse_titan_embed,
+    "cohere-embed": _parse_cohere_embed,
+    "nova-embed": _parse_nova_embed,
+}
 
 
 def _blocks(message: Any) -> list[dict[str, Any]]:
