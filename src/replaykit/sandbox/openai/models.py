@@ -206,6 +206,55 @@ class ChatResult:
 
 def chat(body: Any) -> ChatResult:
     """Validate and answer a chat completion request."""
+    model, messages, n = _check_chat(body)
+    tools = [
+        _text.Tool(t["function"]["name"], t["function"].get("parameters") or {})
+        for t in body.get("tools") or []
+        if isinstance(t, dict) and isinstance(t.get("function"), dict)
+    ]
+    choice = body.get("tool_choice", "auto" if tools else "none")
+    forced = choice.get("function", {}).get("name") if isinstance(choice, dict) else None
+    mode = tool_mode(choice, forced)
+    fmt = body.get("response_format") or {}
+    schema = _chat_schema(fmt)
+    stop = body.get("stop") or []
+    stop = [stop] if isinstance(stop, str) else list(stop)
+    limit = body.get("max_completion_tokens", body.get("max_tokens"))
+    prompt = _chat_prompt_tokens(body, messages, tools)
+    last = messages[-1] if isinstance(messages[-1], dict) else {}
+    tool_result = content_text(last.get("content")) if last.get("role") == "tool" else None
+    called = _called_functions(messages)
+    reasoning_tokens = 0
+    base_seed = _text.seed_of("openai-chat", model, messages, body.get("tools"), fmt)
+    if is_reasoning(model):
+        reasoning_tokens = 64 * (1 + base_seed % 4)
+    budget = None if limit is None else max(0, int(limit) - reasoning_tokens)
+    plans, finish = [], []
+    for i in range(n):
+        p = _text.plan(
+            _text.seed_of(base_seed, i),
+            input_tokens=prompt,
+            last_user_text=content_text(last.get("content")),
+            tool_result=tool_result,
+            tools=tools,
+            tool_mode=mode,
+            forced_tool=forced,
+            max_tokens=budget,
+            stop=stop,
+            json_schema=schema,
+            json_object=fmt.get("type") == "json_object",
+            called=called,
+        )
+        plans.append(p)
+        # OpenAI reports "stop", not "tool_calls", when tool_choice names the function
+        finish.append({"tool": "stop" if forced else "tool_calls", "length": "length"}.get(p.stop, "stop"))
+    result = ChatResult(snapshot(model), plans, finish, prompt, reasoning_tokens, bool(body.get("logprobs")))
+    result.usage = _chat_usage(prompt, plans, reasoning_tokens, n)
+    return result
+
+
+def _check_chat(body: Any) -> tuple[str, list[Any], int]:
+    """The model, messages and ``n`` of a chat request, or the 400 OpenAI sends for it (checked in OpenAI's order)."""
     if not isinstance(body, dict):
         raise invalid("Invalid type for request body: expected an object.")
     model = check_model(body.get("model"))
@@ -235,66 +284,50 @@ def chat(body: Any) -> ChatResult:
     n = body.get("n") or 1
     if not isinstance(n, int) or not 1 <= n <= 128:
         raise invalid(f"Invalid 'n': expected an integer between 1 and 128, but got {n} instead.", "n", "invalid_value")
-    tools = [
-        _text.Tool(t["function"]["name"], t["function"].get("parameters") or {})
-        for t in body.get("tools") or []
-        if isinstance(t, dict) and isinstance(t.get("function"), dict)
-    ]
-    choice = body.get("tool_choice", "auto" if tools else "none")
-    forced = choice.get("function", {}).get("name") if isinstance(choice, dict) else None
-    mode = "any" if (choice == "required" or forced) else ("none" if choice == "none" else "auto")
-    fmt = body.get("response_format") or {}
-    schema = None
-    if fmt.get("type") == "json_schema":
-        if not isinstance(fmt.get("json_schema"), dict):
-            raise invalid(
-                "Missing required parameter: 'response_format.json_schema'.",
-                "response_format.json_schema",
-                "missing_required_parameter",
-            )
-        schema = fmt["json_schema"].get("schema") or {"type": "object", "properties": {}}
-    stop = body.get("stop") or []
-    stop = [stop] if isinstance(stop, str) else list(stop)
-    limit = body.get("max_completion_tokens", body.get("max_tokens"))
+    return model, messages, n
+
+
+def tool_mode(choice: Any, forced: str | None) -> str:
+    """The plan's tool mode for a ``tool_choice``: any when required or a function is named, none, or auto."""
+    return "any" if (choice == "required" or forced) else ("none" if choice == "none" else "auto")
+
+
+def _chat_schema(fmt: dict[str, Any]) -> Any:
+    """The JSON Schema a ``json_schema`` response_format asks for (None for other formats)."""
+    if fmt.get("type") != "json_schema":
+        return None
+    if not isinstance(fmt.get("json_schema"), dict):
+        raise invalid(
+            "Missing required parameter: 'response_format.json_schema'.",
+            "response_format.json_schema",
+            "missing_required_parameter",
+        )
+    return fmt["json_schema"].get("schema") or {"type": "object", "properties": {}}
+
+
+def _chat_prompt_tokens(body: dict[str, Any], messages: list[Any], tools: list[_text.Tool]) -> int:
+    """Prompt tokens: each message's text plus 4, 3 for priming, and the tool definitions."""
     prompt = sum(_text.count_tokens(content_text(m.get("content"))) + 4 for m in messages if isinstance(m, dict)) + 3
     if tools:
         prompt += _text.count_tokens(json.dumps(body.get("tools")))
-    last = messages[-1] if isinstance(messages[-1], dict) else {}
-    tool_result = content_text(last.get("content")) if last.get("role") == "tool" else None
-    called = [
+    return prompt
+
+
+def _called_functions(messages: list[Any]) -> list[Any]:
+    """Names of the functions the assistant already called in the conversation."""
+    return [
         c.get("function", {}).get("name")
         for m in messages
         if isinstance(m, dict)
         for c in m.get("tool_calls") or []
         if isinstance(c, dict)
     ]
-    reasoning_tokens = 0
-    base_seed = _text.seed_of("openai-chat", model, messages, body.get("tools"), fmt)
-    if is_reasoning(model):
-        reasoning_tokens = 64 * (1 + base_seed % 4)
-    budget = None if limit is None else max(0, int(limit) - reasoning_tokens)
-    plans, finish = [], []
-    for i in range(n):
-        p = _text.plan(
-            _text.seed_of(base_seed, i),
-            input_tokens=prompt,
-            last_user_text=content_text(last.get("content")),
-            tool_result=tool_result,
-            tools=tools,
-            tool_mode=mode,
-            forced_tool=forced,
-            max_tokens=budget,
-            stop=stop,
-            json_schema=schema,
-            json_object=fmt.get("type") == "json_object",
-            called=called,
-        )
-        plans.append(p)
-        # OpenAI reports "stop", not "tool_calls", when tool_choice names the function
-        finish.append({"tool": "stop" if forced else "tool_calls", "length": "length"}.get(p.stop, "stop"))
-    result = ChatResult(snapshot(model), plans, finish, prompt, reasoning_tokens, bool(body.get("logprobs")))
+
+
+def _chat_usage(prompt: int, plans: list[_text.Plan], reasoning_tokens: int, n: int) -> dict[str, Any]:
+    """The chat completion ``usage`` object over all choices."""
     completion = sum(p.output_tokens for p in plans) + reasoning_tokens * n
-    result.usage = {
+    return {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
         "total_tokens": prompt + completion,
@@ -306,7 +339,6 @@ def chat(body: Any) -> ChatResult:
             "rejected_prediction_tokens": 0,
         },
     }
-    return result
 
 
 def tool_calls(plan: _text.Plan) -> list[dict[str, Any]]:
