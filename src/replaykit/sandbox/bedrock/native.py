@@ -235,77 +235,113 @@ def _stop_for(family: str, stop: str) -> str | None:
 
 def response(model: Model, req: NativeRequest) -> tuple[dict[str, Any], int, int | None]:
     """The native response body with its input and output token counts (output None for embeddings)."""
-    fam = req.family
-    if fam == "titan-embed":
-        vec = _text.embedding(req.texts[0], req.dims, model.base)
-        body: dict[str, Any] = {"embedding": vec, "inputTextTokenCount": req.input_tokens}
-        if "v2" in model.base:
-            body = {"embedding": vec, "embeddingsByType": {"float": vec}, "inputTextTokenCount": req.input_tokens}
-        return body, req.input_tokens, None
-    if fam == "cohere-embed":
-        vecs = [_text.embedding(t, req.dims, model.base) for t in req.texts]
-        return (
-            {
-                "embeddings": vecs,
-                "id": str(uuid.uuid4()),
-                "response_type": "embeddings_floats",
-                "texts": [t.lower() for t in req.texts],
-            },
-            req.input_tokens,
-            None,
-        )
-    if fam == "nova-embed":
-        vec = _text.embedding(req.texts[0], req.dims, model.base)
-        return {"embeddings": [{"embedding": vec, "embeddingType": "TEXT"}]}, req.input_tokens, None
+    embed = _EMBEDDING_BODIES.get(req.family)
+    if embed is not None:
+        return embed(model, req), req.input_tokens, None
     p = plan(model, req)
-    stop = _stop_for(fam, p.stop)
-    if fam == "anthropic":
-        body = {
-            "id": random_id("msg_bdrk_01"),
-            "type": "message",
-            "role": "assistant",
-            "model": _model_name(model),
-            "content": _anthropic_blocks(p),
-            "stop_reason": stop,
-            "stop_sequence": _matched_stop(req, p),
-            "usage": {
-                "input_tokens": p.input_tokens,
-                "cache_creation_input_tokens": 0,
-                "cache_read_input_tokens": 0,
-                "output_tokens": p.output_tokens,
-            },
-        }
-    elif fam == "nova":
-        content: list[dict[str, Any]] = [{"text": p.text}] if p.text or not p.tool_calls else []
-        content += [{"toolUse": {"toolUseId": str(uuid.uuid4()), "name": n, "input": a}} for n, a in p.tool_calls]
-        body = {
-            "output": {"message": {"content": content, "role": "assistant"}},
-            "stopReason": stop,
-            "usage": {
-                "inputTokens": p.input_tokens,
-                "outputTokens": p.output_tokens,
-                "totalTokens": p.input_tokens + p.output_tokens,
-                "cacheReadInputTokenCount": 0,
-                "cacheWriteInputTokenCount": 0,
-            },
-        }
-    elif fam == "titan-text":
-        body = {
-            "inputTextTokenCount": p.input_tokens,
-            "results": [{"tokenCount": p.output_tokens, "outputText": p.text, "completionReason": stop}],
-        }
-    elif fam == "llama":
-        body = {
-            "generation": p.text,
-            "prompt_token_count": p.input_tokens,
-            "generation_token_count": p.output_tokens,
-            "stop_reason": stop,
-        }
-    elif fam == "mistral":
-        body = {"outputs": [{"text": p.text, "stop_reason": stop}]}
-    else:
-        body = {"choices": [{"text": p.text, "stop_reason": stop}]}
+    stop = _stop_for(req.family, p.stop)
+    body = _RESPONSE_BODIES.get(req.family, _choices_body)(model, req, p, stop)
     return body, p.input_tokens, p.output_tokens
+
+
+def _titan_embed_body(model: Model, req: NativeRequest) -> dict[str, Any]:
+    vec = _text.embedding(req.texts[0], req.dims, model.base)
+    if "v2" in model.base:
+        return {"embedding": vec, "embeddingsByType": {"float": vec}, "inputTextTokenCount": req.input_tokens}
+    return {"embedding": vec, "inputTextTokenCount": req.input_tokens}
+
+
+def _cohere_embed_body(model: Model, req: NativeRequest) -> dict[str, Any]:
+    vecs = [_text.embedding(t, req.dims, model.base) for t in req.texts]
+    return {
+        "embeddings": vecs,
+        "id": str(uuid.uuid4()),
+        "response_type": "embeddings_floats",
+        "texts": [t.lower() for t in req.texts],
+    }
+
+
+def _nova_embed_body(model: Model, req: NativeRequest) -> dict[str, Any]:
+    vec = _text.embedding(req.texts[0], req.dims, model.base)
+    return {"embeddings": [{"embedding": vec, "embeddingType": "TEXT"}]}
+
+
+# embedding family -> its response body
+_EMBEDDING_BODIES: dict[str, Callable[[Model, NativeRequest], dict[str, Any]]] = {
+    "titan-embed": _titan_embed_body,
+    "cohere-embed": _cohere_embed_body,
+    "nova-embed": _nova_embed_body,
+}
+
+
+def _anthropic_body(model: Model, req: NativeRequest, p: _text.Plan, stop: str | None) -> dict[str, Any]:
+    return {
+        "id": random_id("msg_bdrk_01"),
+        "type": "message",
+        "role": "assistant",
+        "model": _model_name(model),
+        "content": _anthropic_blocks(p),
+        "stop_reason": stop,
+        "stop_sequence": _matched_stop(req, p),
+        "usage": {
+            "input_tokens": p.input_tokens,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+            "output_tokens": p.output_tokens,
+        },
+    }
+
+
+def _nova_body(model: Model, req: NativeRequest, p: _text.Plan, stop: str | None) -> dict[str, Any]:
+    content: list[dict[str, Any]] = [{"text": p.text}] if p.text or not p.tool_calls else []
+    content += [{"toolUse": {"toolUseId": str(uuid.uuid4()), "name": n, "input": a}} for n, a in p.tool_calls]
+    return {
+        "output": {"message": {"content": content, "role": "assistant"}},
+        "stopReason": stop,
+        "usage": {
+            "inputTokens": p.input_tokens,
+            "outputTokens": p.output_tokens,
+            "totalTokens": p.input_tokens + p.output_tokens,
+            "cacheReadInputTokenCount": 0,
+            "cacheWriteInputTokenCount": 0,
+        },
+    }
+
+
+def _titan_text_body(model: Model, req: NativeRequest, p: _text.Plan, stop: str | None) -> dict[str, Any]:
+    return {
+        "inputTextTokenCount": p.input_tokens,
+        "results": [{"tokenCount": p.output_tokens, "outputText": p.text, "completionReason": stop}],
+    }
+
+
+def _llama_body(model: Model, req: NativeRequest, p: _text.Plan, stop: str | None) -> dict[str, Any]:
+    return {
+        "generation": p.text,
+        "prompt_token_count": p.input_tokens,
+        "generation_token_count": p.output_tokens,
+        "stop_reason": stop,
+    }
+
+
+def _mistral_body(model: Model, req: NativeRequest, p: _text.Plan, stop: str | None) -> dict[str, Any]:
+    return {"outputs": [{"text": p.text, "stop_reason": stop}]}
+
+
+def _choices_body(model: Model, req: NativeRequest, p: _text.Plan, stop: str | None) -> dict[str, Any]:
+    return {"choices": [{"text": p.text, "stop_reason": stop}]}
+
+
+_Builder = Callable[[Model, NativeRequest, _text.Plan, str | None], Any]
+
+# generative family -> its response body (others, DeepSeek, answer in ``choices``)
+_RESPONSE_BODIES: dict[str, _Builder] = {
+    "anthropic": _anthropic_body,
+    "nova": _nova_body,
+    "titan-text": _titan_text_body,
+    "llama": _llama_body,
+    "mistral": _mistral_body,
+}
 
 
 def _matched_stop(req: NativeRequest, p: _text.Plan) -> str | None:
@@ -331,105 +367,140 @@ def stream_chunks(model: Model, req: NativeRequest) -> tuple[list[dict[str, Any]
     p = plan(model, req)
     stop = _stop_for(req.family, p.stop)
     deltas = _text.split_deltas(p.text, _text.seed_of(p.text, "deltas"))
-    if req.family == "anthropic":
-        chunks: list[dict[str, Any]] = [
-            {
-                "type": "message_start",
-                "message": {
-                    "id": random_id("msg_bdrk_01"),
-                    "type": "message",
-                    "role": "assistant",
-                    "model": _model_name(model),
-                    "content": [],
-                    "stop_reason": None,
-                    "stop_sequence": None,
-                    "usage": {
-                        "input_tokens": p.input_tokens,
-                        "cache_creation_input_tokens": 0,
-                        "cache_read_input_tokens": 0,
-                        "output_tokens": 1,
-                    },
+    chunks = _STREAMS.get(req.family, _choices_chunks)(model, req, p, stop, deltas)
+    return chunks, p.input_tokens, p.output_tokens
+
+
+def _anthropic_chunks(
+    model: Model, req: NativeRequest, p: _text.Plan, stop: str | None, deltas: list[str]
+) -> list[dict[str, Any]]:
+    chunks: list[dict[str, Any]] = [
+        {
+            "type": "message_start",
+            "message": {
+                "id": random_id("msg_bdrk_01"),
+                "type": "message",
+                "role": "assistant",
+                "model": _model_name(model),
+                "content": [],
+                "stop_reason": None,
+                "stop_sequence": None,
+                "usage": {
+                    "input_tokens": p.input_tokens,
+                    "cache_creation_input_tokens": 0,
+                    "cache_read_input_tokens": 0,
+                    "output_tokens": 1,
                 },
-            }
-        ]
-        for index, block in enumerate(_anthropic_blocks(p)):
-            chunks += _anthropic_block_events(index, block, deltas)
-        chunks.append(
-            {
-                "type": "message_delta",
-                "delta": {"stop_reason": stop, "stop_sequence": _matched_stop(req, p)},
-                "usage": {"output_tokens": p.output_tokens},
-            }
-        )
-        chunks.append({"type": "message_stop"})
-    elif req.family == "nova":
-        chunks = [{"messageStart": {"role": "assistant"}}]
-        # Nova gives every text delta its own content block index, as the real service does
-        for index, delta in enumerate(deltas):
-            chunks += [
-                {"contentBlockDelta": {"delta": {"text": delta}, "contentBlockIndex": index}},
-                {"contentBlockStop": {"contentBlockIndex": index}},
-            ]
-        for offset, (name, args) in enumerate(p.tool_calls):
-            index = len(deltas) + offset
-            chunks += [
-                {
-                    "contentBlockStart": {
-                        "start": {"toolUse": {"toolUseId": str(uuid.uuid4()), "name": name}},
-                        "contentBlockIndex": index,
-                    }
-                },
-                {"contentBlockDelta": {"delta": {"toolUse": {"input": json.dumps(args)}}, "contentBlockIndex": index}},
-                {"contentBlockStop": {"contentBlockIndex": index}},
-            ]
+            },
+        }
+    ]
+    for index, block in enumerate(_anthropic_blocks(p)):
+        chunks += _anthropic_block_events(index, block, deltas)
+    chunks.append(
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": stop, "stop_sequence": _matched_stop(req, p)},
+            "usage": {"output_tokens": p.output_tokens},
+        }
+    )
+    chunks.append({"type": "message_stop"})
+    return chunks
+
+
+def _nova_chunks(
+    model: Model, req: NativeRequest, p: _text.Plan, stop: str | None, deltas: list[str]
+) -> list[dict[str, Any]]:
+    chunks: list[dict[str, Any]] = [{"messageStart": {"role": "assistant"}}]
+    # Nova gives every text delta its own content block index, as the real service does
+    for index, delta in enumerate(deltas):
         chunks += [
-            {"messageStop": {"stopReason": stop}},
+            {"contentBlockDelta": {"delta": {"text": delta}, "contentBlockIndex": index}},
+            {"contentBlockStop": {"contentBlockIndex": index}},
+        ]
+    for offset, (name, args) in enumerate(p.tool_calls):
+        index = len(deltas) + offset
+        chunks += [
             {
-                "metadata": {
-                    "usage": {
-                        "inputTokens": p.input_tokens,
-                        "outputTokens": p.output_tokens,
-                        "cacheReadInputTokenCount": 0,
-                        "cacheWriteInputTokenCount": 0,
-                    },
-                    "metrics": {},
-                    "trace": {},
+                "contentBlockStart": {
+                    "start": {"toolUse": {"toolUseId": str(uuid.uuid4()), "name": name}},
+                    "contentBlockIndex": index,
                 }
             },
+            {"contentBlockDelta": {"delta": {"toolUse": {"input": json.dumps(args)}}, "contentBlockIndex": index}},
+            {"contentBlockStop": {"contentBlockIndex": index}},
         ]
-    elif req.family == "titan-text":
-        chunks, total = [], 0
-        for i, delta in enumerate(deltas or [""]):
-            total += _text.count_tokens(delta)
-            chunks.append(
-                {
-                    "outputText": delta,
-                    "index": 0,
-                    "totalOutputTextTokenCount": total,
-                    "completionReason": stop if i == len(deltas or [""]) - 1 else None,
-                    "inputTextTokenCount": p.input_tokens if i == 0 else None,
-                }
-            )
-    elif req.family == "llama":
-        chunks, total = [], 0
-        for i, delta in enumerate(deltas or [""]):
-            total += _text.count_tokens(delta)
-            last = i == len(deltas or [""]) - 1
-            chunks.append(
-                {
-                    "generation": delta,
-                    "prompt_token_count": p.input_tokens if i == 0 else None,
-                    "generation_token_count": total,
-                    "stop_reason": stop if last else None,
-                }
-            )
-    else:
-        key = "outputs" if req.family == "mistral" else "choices"
-        chunks = [
-            {key: [{"text": d, "stop_reason": stop if i == len(deltas) - 1 else None}]}
-            for i, d in enumerate(deltas or [""])
-        ]
-    return chunks, p.input_tokens, p.output_tokens
+    chunks += [
+        {"messageStop": {"stopReason": stop}},
+        {
+            "metadata": {
+                "usage": {
+                    "inputTokens": p.input_tokens,
+                    "outputTokens": p.output_tokens,
+                    "cacheReadInputTokenCount": 0,
+                    "cacheWriteInputTokenCount": 0,
+                },
+                "metrics": {},
+                "trace": {},
+            }
+        },
+    ]
+    return chunks
+
+
+def _titan_text_chunks(
+    model: Model, req: NativeRequest, p: _text.Plan, stop: str | None, deltas: list[str]
+) -> list[dict[str, Any]]:
+    chunks, total = [], 0
+    for i, delta in enumerate(deltas or [""]):
+        total += _text.count_tokens(delta)
+        chunks.append(
+            {
+                "outputText": delta,
+                "index": 0,
+                "totalOutputTextTokenCount": total,
+                "completionReason": stop if i == len(deltas or [""]) - 1 else None,
+                "inputTextTokenCount": p.input_tokens if i == 0 else None,
+            }
+        )
+    return chunks
+
+
+def _llama_chunks(
+    model: Model, req: NativeRequest, p: _text.Plan, stop: str | None, deltas: list[str]
+) -> list[dict[str, Any]]:
+    chunks, total = [], 0
+    for i, delta in enumerate(deltas or [""]):
+        total += _text.count_tokens(delta)
+        last = i == len(deltas or [""]) - 1
+        chunks.append(
+            {
+                "generation": delta,
+                "prompt_token_count": p.input_tokens if i == 0 else None,
+                "generation_token_count": total,
+                "stop_reason": stop if last else None,
+            }
+        )
+    return chunks
+
+
+def _choices_chunks(
+    model: Model, req: NativeRequest, p: _text.Plan, stop: str | None, deltas: list[str]
+) -> list[dict[str, Any]]:
+    # Mistral streams ``outputs``, the others (DeepSeek) ``choices``
+    key = "outputs" if req.family == "mistral" else "choices"
+    return [
+        {key: [{"text": d, "stop_reason": stop if i == len(deltas) - 1 else None}]}
+        for i, d in enumerate(deltas or [""])
+    ]
+
+
+# generative family -> its streaming chunks (others answer in ``choices``/``outputs``)
+_STREAMS: dict[str, Callable[[Model, NativeRequest, _text.Plan, str | None, list[str]], list[dict[str, Any]]]] = {
+    "anthropic": _anthropic_chunks,
+    "nova": _nova_chunks,
+    "titan-text": _titan_text_chunks,
+    "llama": _llama_chunks,
+}
 
 
 def _anthropic_block_events(index: int, block: dict[str, Any], deltas: list[str]) -> list[dict[str, Any]]:
