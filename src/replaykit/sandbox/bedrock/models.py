@@ -185,37 +185,42 @@ def validate_converse(model: Model, req: Any) -> None:
         )
     previous = None
     for i, msg in enumerate(messages):
-        role = msg.get("role") if isinstance(msg, dict) else None
-        if role not in ("user", "assistant"):
-            raise validation(
-                f"1 validation error detected: Value '{role}' at 'messages.{i + 1}.member.role' failed "
-                "to satisfy constraint: Member must satisfy enum value set: [user, assistant]"
-            )
-        if i == 0 and role != "user":
-            raise validation(
-                "A conversation must start with a user message. Try again with a conversation that "
-                "starts with a user message."
-            )
-        if role == previous:
-            raise validation(
-                "A conversation must alternate between user and assistant roles. Make sure the "
-                "conversation alternates between user and assistant roles and try again."
-            )
-        previous = role
-        if not isinstance(msg.get("content"), list) or not msg["content"]:
-            raise validation(
-                f"The content field in the Message object at messages.{i} is empty. Add a ContentBlock "
-                "object to the content field and try again."
-            )
-        uses_tools = any(isinstance(b, dict) and ("toolUse" in b or "toolResult" in b) for b in msg["content"])
-        if uses_tools and not req.get("toolConfig"):
-            raise validation("The toolConfig field must be defined when using toolUse and toolResult content blocks.")
+        previous = _validate_message(req, i, msg, previous)
     max_tokens = (req.get("inferenceConfig") or {}).get("maxTokens")
     if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
         raise validation(
             f"1 validation error detected: Value '{max_tokens}' at 'inferenceConfig.maxTokens' failed "
             "to satisfy constraint: Member must have value greater than or equal to 1"
         )
+
+
+def _validate_message(req: dict[str, Any], i: int, msg: Any, previous: str | None) -> str:
+    """Check message ``i`` (role, alternation, content, toolConfig when it carries tool blocks); its role."""
+    role = msg.get("role") if isinstance(msg, dict) else None
+    if role not in ("user", "assistant"):
+        raise validation(
+            f"1 validation error detected: Value '{role}' at 'messages.{i + 1}.member.role' failed "
+            "to satisfy constraint: Member must satisfy enum value set: [user, assistant]"
+        )
+    if i == 0 and role != "user":
+        raise validation(
+            "A conversation must start with a user message. Try again with a conversation that "
+            "starts with a user message."
+        )
+    if role == previous:
+        raise validation(
+            "A conversation must alternate between user and assistant roles. Make sure the "
+            "conversation alternates between user and assistant roles and try again."
+        )
+    if not isinstance(msg.get("content"), list) or not msg["content"]:
+        raise validation(
+            f"The content field in the Message object at messages.{i} is empty. Add a ContentBlock "
+            "object to the content field and try again."
+        )
+    uses_tools = any(isinstance(b, dict) and ("toolUse" in b or "toolResult" in b) for b in msg["content"])
+    if uses_tools and not req.get("toolConfig"):
+        raise validation("The toolConfig field must be defined when using toolUse and toolResult content blocks.")
+    return role
 
 
 def converse(model: Model, req: dict[str, Any], region: str = "us-east-1") -> ConverseOutput:

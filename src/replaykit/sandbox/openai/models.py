@@ -372,21 +372,8 @@ def embeddings(body: Any) -> dict[str, Any]:
     raw = body.get("input")
     if raw is None:
         raise invalid("Missing required parameter: 'input'.", "input", "missing_required_parameter")
-    items = raw if isinstance(raw, list) and raw and not isinstance(raw[0], int) else [raw]
-    texts = [" ".join(map(str, t)) if isinstance(t, list) else str(t) for t in items]
-    if not texts or any(t == "" for t in texts):
-        raise invalid(
-            "'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.",
-            "input",
-            "invalid_value",
-        )
-    dims = EMBEDDING_DIMS.get(model, 1536)
-    if body.get("dimensions") is not None:
-        if model == "text-embedding-ada-002":
-            raise invalid("This model does not support specifying dimensions.", "dimensions", "invalid_value")
-        dims = int(body["dimensions"])
-        if not 1 <= dims <= EMBEDDING_DIMS.get(model, 3072):
-            raise invalid(f"Invalid 'dimensions': {dims} is out of range for {model}.", "dimensions", "invalid_value")
+    texts = _embedding_texts(raw)
+    dims = _embedding_dims(body, model)
     fmt = body.get("encoding_format") or "float"
     if fmt not in ("float", "base64"):
         raise invalid(
@@ -401,6 +388,31 @@ def embeddings(body: Any) -> dict[str, Any]:
         data.append({"object": "embedding", "index": i, "embedding": value})
     tokens = sum(_text.count_tokens(t) for t in texts)
     return {"object": "list", "data": data, "model": model, "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+
+
+def _embedding_texts(raw: Any) -> list[str]:
+    """The texts an embeddings ``input`` holds (a string, a list of strings, or token lists); none may be empty."""
+    items = raw if isinstance(raw, list) and raw and not isinstance(raw[0], int) else [raw]
+    texts = [" ".join(map(str, t)) if isinstance(t, list) else str(t) for t in items]
+    if not texts or any(t == "" for t in texts):
+        raise invalid(
+            "'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.",
+            "input",
+            "invalid_value",
+        )
+    return texts
+
+
+def _embedding_dims(body: dict[str, Any], model: str) -> int:
+    """The vector size: the model's own, or ``dimensions`` within its range (ada-002 takes none)."""
+    dims = EMBEDDING_DIMS.get(model, 1536)
+    if body.get("dimensions") is not None:
+        if model == "text-embedding-ada-002":
+            raise invalid("This model does not support specifying dimensions.", "dimensions", "invalid_value")
+        dims = int(body["dimensions"])
+        if not 1 <= dims <= EMBEDDING_DIMS.get(model, 3072):
+            raise invalid(f"Invalid 'dimensions': {dims} is out of range for {model}.", "dimensions", "invalid_value")
+    return dims
 
 
 def model_object(name: str) -> dict[str, Any]:
