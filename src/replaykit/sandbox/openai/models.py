@@ -204,55 +204,6 @@ class ChatResult:
     usage: dict[str, Any] = field(default_factory=dict)
 
 
-def chat(body: Any) -> ChatResult:
-    """Validate and answer a chat completion request."""
-    model, messages, n = _check_chat(body)
-    tools = [
-        _text.Tool(t["function"]["name"], t["function"].get("parameters") or {})
-        for t in body.get("tools") or []
-        if isinstance(t, dict) and isinstance(t.get("function"), dict)
-    ]
-    choice = body.get("tool_choice", "auto" if tools else "none")
-    forced = choice.get("function", {}).get("name") if isinstance(choice, dict) else None
-    mode = tool_mode(choice, forced)
-    fmt = body.get("response_format") or {}
-    schema = _chat_schema(fmt)
-    stop = body.get("stop") or []
-    stop = [stop] if isinstance(stop, str) else list(stop)
-    limit = body.get("max_completion_tokens", body.get("max_tokens"))
-    prompt = _chat_prompt_tokens(body, messages, tools)
-    last = messages[-1] if isinstance(messages[-1], dict) else {}
-    tool_result = content_text(last.get("content")) if last.get("role") == "tool" else None
-    called = _called_functions(messages)
-    reasoning_tokens = 0
-    base_seed = _text.seed_of("openai-chat", model, messages, body.get("tools"), fmt)
-    if is_reasoning(model):
-        reasoning_tokens = 64 * (1 + base_seed % 4)
-    budget = None if limit is None else max(0, int(limit) - reasoning_tokens)
-    plans, finish = [], []
-    for i in range(n):
-        p = _text.plan(
-            _text.seed_of(base_seed, i),
-            input_tokens=prompt,
-            last_user_text=content_text(last.get("content")),
-            tool_result=tool_result,
-            tools=tools,
-            tool_mode=mode,
-            forced_tool=forced,
-            max_tokens=budget,
-            stop=stop,
-            json_schema=schema,
-            json_object=fmt.get("type") == "json_object",
-            called=called,
-        )
-        plans.append(p)
-        # OpenAI reports "stop", not "tool_calls", when tool_choice names the function
-        finish.append({"tool": "stop" if forced else "tool_calls", "length": "length"}.get(p.stop, "stop"))
-    result = ChatResult(snapshot(model), plans, finish, prompt, reasoning_tokens, bool(body.get("logprobs")))
-    result.usage = _chat_usage(prompt, plans, reasoning_tokens, n)
-    return result
-
-
 def _check_chat(body: Any) -> tuple[str, list[Any], int]:
     """The model, messages and ``n`` of a chat request, or the 400 OpenAI sends for it (checked in OpenAI's order)."""
     if not isinstance(body, dict):
@@ -339,6 +290,55 @@ def _chat_usage(prompt: int, plans: list[_text.Plan], reasoning_tokens: int, n: 
             "rejected_prediction_tokens": 0,
         },
     }
+
+
+def chat(body: Any) -> ChatResult:
+    """Validate and answer a chat completion request."""
+    model, messages, n = _check_chat(body)
+    tools = [
+        _text.Tool(t["function"]["name"], t["function"].get("parameters") or {})
+        for t in body.get("tools") or []
+        if isinstance(t, dict) and isinstance(t.get("function"), dict)
+    ]
+    choice = body.get("tool_choice", "auto" if tools else "none")
+    forced = choice.get("function", {}).get("name") if isinstance(choice, dict) else None
+    mode = tool_mode(choice, forced)
+    fmt = body.get("response_format") or {}
+    schema = _chat_schema(fmt)
+    stop = body.get("stop") or []
+    stop = [stop] if isinstance(stop, str) else list(stop)
+    limit = body.get("max_completion_tokens", body.get("max_tokens"))
+    prompt = _chat_prompt_tokens(body, messages, tools)
+    last = messages[-1] if isinstance(messages[-1], dict) else {}
+    tool_result = content_text(last.get("content")) if last.get("role") == "tool" else None
+    called = _called_functions(messages)
+    reasoning_tokens = 0
+    base_seed = _text.seed_of("openai-chat", model, messages, body.get("tools"), fmt)
+    if is_reasoning(model):
+        reasoning_tokens = 64 * (1 + base_seed % 4)
+    budget = None if limit is None else max(0, int(limit) - reasoning_tokens)
+    plans, finish = [], []
+    for i in range(n):
+        p = _text.plan(
+            _text.seed_of(base_seed, i),
+            input_tokens=prompt,
+            last_user_text=content_text(last.get("content")),
+            tool_result=tool_result,
+            tools=tools,
+            tool_mode=mode,
+            forced_tool=forced,
+            max_tokens=budget,
+            stop=stop,
+            json_schema=schema,
+            json_object=fmt.get("type") == "json_object",
+            called=called,
+        )
+        plans.append(p)
+        # OpenAI reports "stop", not "tool_calls", when tool_choice names the function
+        finish.append({"tool": "stop" if forced else "tool_calls", "length": "length"}.get(p.stop, "stop"))
+    result = ChatResult(snapshot(model), plans, finish, prompt, reasoning_tokens, bool(body.get("logprobs")))
+    result.usage = _chat_usage(prompt, plans, reasoning_tokens, n)
+    return result
 
 
 def tool_calls(plan: _text.Plan) -> list[dict[str, Any]]:
