@@ -10,6 +10,7 @@ Each function returns a list of human-readable problems; an empty list means the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 # Bedrock stream frames carry a random-length padding member that no shape models
@@ -18,42 +19,63 @@ STREAM_PADDING = "p"
 
 def botocore_problems(value: Any, shape: Any, path: str = "$", ignore: frozenset[str] = frozenset()) -> list[str]:
     """Problems of ``value`` (parsed JSON) against a botocore shape; ``ignore`` names top-level extra keys."""
-    kind = shape.type_name
-    if kind == "structure":
-        if getattr(shape, "is_document_type", False):
-            return []
-        if not isinstance(value, dict):
-            return [f"{path}: expected object for {shape.name}, got {type(value).__name__}"]
-        problems = []
-        members = {
-            m.serialization.get("name", n): (n, m)
-            for n, m in shape.members.items()
-            if m.serialization.get("location") in (None, "")
-        }
-        for key in value:
-            if key not in members and key not in ignore:
-                problems.append(f"{path}.{key}: not a member of {shape.name}")
-        for name in shape.required_members:
-            m = shape.members[name]
-            if m.serialization.get("location") in (None, "") and m.serialization.get("name", name) not in value:
-                problems.append(f"{path}.{name}: required member of {shape.name} is missing")
-        if getattr(shape, "is_tagged_union", False):
-            set_members = [k for k, v in value.items() if v is not None and k not in ignore]
-            if len(set_members) != 1:
-                problems.append(f"{path}: union {shape.name} must have exactly one member, has {set_members}")
-        for key, item in value.items():
-            if key in members and item is not None:
-                problems += botocore_problems(item, members[key][1], f"{path}.{key}")
-        return problems
-    if kind == "list":
-        if not isinstance(value, list):
-            return [f"{path}: expected list for {shape.name}"]
-        return [p for i, v in enumerate(value) for p in botocore_problems(v, shape.member, f"{path}[{i}]")]
-    if kind == "map":
-        if not isinstance(value, dict):
-            return [f"{path}: expected map for {shape.name}"]
-        return [p for k, v in value.items() for p in botocore_problems(v, shape.value, f"{path}.{k}")]
-    return _scalar_problems(value, shape, path)
+    check = _BY_SHAPE_TYPE.get(shape.type_name)
+    if check is None:
+        return _scalar_problems(value, shape, path)
+    return check(value, shape, path, ignore)
+
+
+def _structure_problems(value: Any, shape: Any, path: str, ignore: frozenset[str]) -> list[str]:
+    if getattr(shape, "is_document_type", False):
+        return []
+    if not isinstance(value, dict):
+        return [f"{path}: expected object for {shape.name}, got {type(value).__name__}"]
+    members = {
+        m.serialization.get("name", n): (n, m)
+        for n, m in shape.members.items()
+        if m.serialization.get("location") in (None, "")
+    }
+    problems = [
+        f"{path}.{key}: not a member of {shape.name}" for key in value if key not in members and key not in ignore
+    ]
+    problems += _missing_required(value, shape, path)
+    if getattr(shape, "is_tagged_union", False):
+        set_members = [k for k, v in value.items() if v is not None and k not in ignore]
+        if len(set_members) != 1:
+            problems.append(f"{path}: union {shape.name} must have exactly one member, has {set_members}")
+    for key, item in value.items():
+        if key in members and item is not None:
+            problems += botocore_problems(item, members[key][1], f"{path}.{key}")
+    return problems
+
+
+def _missing_required(value: dict[str, Any], shape: Any, path: str) -> list[str]:
+    problems = []
+    for name in shape.required_members:
+        m = shape.members[name]
+        if m.serialization.get("location") in (None, "") and m.serialization.get("name", name) not in value:
+            problems.append(f"{path}.{name}: required member of {shape.name} is missing")
+    return problems
+
+
+def _list_problems(value: Any, shape: Any, path: str, ignore: frozenset[str]) -> list[str]:
+    if not isinstance(value, list):
+        return [f"{path}: expected list for {shape.name}"]
+    return [p for i, v in enumerate(value) for p in botocore_problems(v, shape.member, f"{path}[{i}]")]
+
+
+def _map_problems(value: Any, shape: Any, path: str, ignore: frozenset[str]) -> list[str]:
+    if not isinstance(value, dict):
+        return [f"{path}: expected map for {shape.name}"]
+    return [p for k, v in value.items() for p in botocore_problems(v, shape.value, f"{path}.{k}")]
+
+
+# botocore shape type -> its check (every other type is a scalar)
+_BY_SHAPE_TYPE: dict[str, Callable[[Any, Any, str, frozenset[str]], list[str]]] = {
+    "structure": _structure_problems,
+    "list": _list_problems,
+    "map": _map_problems,
+}
 
 
 def _scalar_problems(value: Any, shape: Any, path: str) -> list[str]:

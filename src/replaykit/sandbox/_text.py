@@ -12,6 +12,7 @@ import math
 import random
 import re
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -172,40 +173,83 @@ def json_value(schema: Any, seed: int, name: str = "", root: Any = None, depth: 
     if schema.get("enum"):
         options = schema["enum"]
         return options[seed_of(seed, name) % len(options)]
+    combined = _combined(schema, root)
+    if combined is not _NOT_COMBINED:
+        return json_value(combined, seed, name, root, depth + 1)
+    return _BY_KIND.get(_kind(schema), _string_kind)(schema, seed, name, root, depth)
+
+
+_NOT_COMBINED = object()
+
+
+def _combined(schema: dict[str, Any], root: Any) -> Any:
+    """The schema an ``anyOf``/``oneOf`` (first non-null choice) or ``allOf`` (merged parts) stands for."""
     for key in ("anyOf", "oneOf"):
         if schema.get(key):
             choices = [s for s in schema[key] if not (isinstance(s, dict) and s.get("type") == "null")]
-            return json_value((choices or schema[key])[0], seed, name, root, depth + 1)
-    if schema.get("allOf"):
-        merged: dict[str, Any] = {}
-        for part in schema["allOf"]:
-            part = _resolve_ref(root, part["$ref"]) if isinstance(part, dict) and "$ref" in part else part
-            if isinstance(part, dict):
-                merged.setdefault("properties", {}).update(part.get("properties", {}))
-                merged.update({k: v for k, v in part.items() if k != "properties"})
-        return json_value(merged, seed, name, root, depth + 1)
+            return (choices or schema[key])[0]
+    if not schema.get("allOf"):
+        return _NOT_COMBINED
+    merged: dict[str, Any] = {}
+    for part in schema["allOf"]:
+        part = _resolve_ref(root, part["$ref"]) if isinstance(part, dict) and "$ref" in part else part
+        if isinstance(part, dict):
+            merged.setdefault("properties", {}).update(part.get("properties", {}))
+            merged.update({k: v for k, v in part.items() if k != "properties"})
+    return merged
+
+
+def _kind(schema: dict[str, Any]) -> str:
+    """The schema's type: the first non-null of a list, else object when it has properties, else string."""
     kind = schema.get("type")
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), "null")
     if kind is None:
         kind = "object" if "properties" in schema else "string"
-    if kind == "object":
-        props = schema.get("properties") or {}
-        return {k: json_value(v, seed_of(seed, k), k, root, depth + 1) for k, v in props.items()}
-    if kind == "array":
-        count = max(1, int(schema.get("minItems", 1)))
-        return [json_value(schema.get("items", {}), seed_of(seed, i), name, root, depth + 1) for i in range(count)]
-    if kind == "integer":
-        lo, hi = int(schema.get("minimum", 1)), int(schema.get("maximum", 100))
-        return lo + seed % max(1, hi - lo + 1)
-    if kind == "number":
-        low, high = float(schema.get("minimum", 0)), float(schema.get("maximum", 100))
-        return round(low + (seed % 10_000) / 10_000 * (high - low), 2)
-    if kind == "boolean":
-        return bool(seed % 2)
-    if kind == "null":
-        return None
+    return kind if isinstance(kind, str) else "string"
+
+
+def _object_kind(schema: dict[str, Any], seed: int, name: str, root: Any, depth: int) -> Any:
+    props = schema.get("properties") or {}
+    return {k: json_value(v, seed_of(seed, k), k, root, depth + 1) for k, v in props.items()}
+
+
+def _array_kind(schema: dict[str, Any], seed: int, name: str, root: Any, depth: int) -> Any:
+    count = max(1, int(schema.get("minItems", 1)))
+    return [json_value(schema.get("items", {}), seed_of(seed, i), name, root, depth + 1) for i in range(count)]
+
+
+def _integer_kind(schema: dict[str, Any], seed: int, name: str, root: Any, depth: int) -> Any:
+    lo, hi = int(schema.get("minimum", 1)), int(schema.get("maximum", 100))
+    return lo + seed % max(1, hi - lo + 1)
+
+
+def _number_kind(schema: dict[str, Any], seed: int, name: str, root: Any, depth: int) -> Any:
+    lo, hi = float(schema.get("minimum", 0)), float(schema.get("maximum", 100))
+    return round(lo + (seed % 10_000) / 10_000 * (hi - lo), 2)
+
+
+def _boolean_kind(schema: dict[str, Any], seed: int, name: str, root: Any, depth: int) -> Any:
+    return bool(seed % 2)
+
+
+def _null_kind(schema: dict[str, Any], seed: int, name: str, root: Any, depth: int) -> Any:
+    return None
+
+
+def _string_kind(schema: dict[str, Any], seed: int, name: str, root: Any, depth: int) -> Any:
     return _string_value(schema, seed, name)
+
+
+# JSON Schema type -> the generator of its instances (any other type is a string)
+_BY_KIND: dict[str, Callable[[dict[str, Any], int, str, Any, int], Any]] = {
+    "object": _object_kind,
+    "array": _array_kind,
+    "integer": _integer_kind,
+    "number": _number_kind,
+    "boolean": _boolean_kind,
+    "null": _null_kind,
+}
 
 
 def _string_value(schema: dict[str, Any], seed: int, name: str) -> str:

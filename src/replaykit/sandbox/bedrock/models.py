@@ -185,31 +185,7 @@ def validate_converse(model: Model, req: Any) -> None:
         )
     previous = None
     for i, msg in enumerate(messages):
-        role = msg.get("role") if isinstance(msg, dict) else None
-        if role not in ("user", "assistant"):
-            raise validation(
-                f"1 validation error detected: Value '{role}' at 'messages.{i + 1}.member.role' failed "
-                "to satisfy constraint: Member must satisfy enum value set: [user, assistant]"
-            )
-        if i == 0 and role != "user":
-            raise validation(
-                "A conversation must start with a user message. Try again with a conversation that "
-                "starts with a user message."
-            )
-        if role == previous:
-            raise validation(
-                "A conversation must alternate between user and assistant roles. Make sure the "
-                "conversation alternates between user and assistant roles and try again."
-            )
-        previous = role
-        if not isinstance(msg.get("content"), list) or not msg["content"]:
-            raise validation(
-                f"The content field in the Message object at messages.{i} is empty. Add a ContentBlock "
-                "object to the content field and try again."
-            )
-        uses_tools = any(isinstance(b, dict) and ("toolUse" in b or "toolResult" in b) for b in msg["content"])
-        if uses_tools and not req.get("toolConfig"):
-            raise validation("The toolConfig field must be defined when using toolUse and toolResult content blocks.")
+        previous = _validate_message(req, i, msg, previous)
     max_tokens = (req.get("inferenceConfig") or {}).get("maxTokens")
     if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
         raise validation(
@@ -218,38 +194,50 @@ def validate_converse(model: Model, req: Any) -> None:
         )
 
 
+def _validate_message(req: dict[str, Any], i: int, msg: Any, previous: str | None) -> str:
+    """Check message ``i`` (role, alternation, content, toolConfig when it carries tool blocks); its role."""
+    role = msg.get("role") if isinstance(msg, dict) else None
+    if role not in ("user", "assistant"):
+        raise validation(
+            f"1 validation error detected: Value '{role}' at 'messages.{i + 1}.member.role' failed "
+            "to satisfy constraint: Member must satisfy enum value set: [user, assistant]"
+        )
+    if i == 0 and role != "user":
+        raise validation(
+            "A conversation must start with a user message. Try again with a conversation that "
+            "starts with a user message."
+        )
+    if role == previous:
+        raise validation(
+            "A conversation must alternate between user and assistant roles. Make sure the "
+            "conversation alternates between user and assistant roles and try again."
+        )
+    if not isinstance(msg.get("content"), list) or not msg["content"]:
+        raise validation(
+            f"The content field in the Message object at messages.{i} is empty. Add a ContentBlock "
+            "object to the content field and try again."
+        )
+    uses_tools = any(isinstance(b, dict) and ("toolUse" in b or "toolResult" in b) for b in msg["content"])
+    if uses_tools and not req.get("toolConfig"):
+        raise validation("The toolConfig field must be defined when using toolUse and toolResult content blocks.")
+    return role
+
+
 def converse(model: Model, req: dict[str, Any], region: str = "us-east-1") -> ConverseOutput:
     """Answer a validated Converse request deterministically."""
     messages = req["messages"]
     system = [b for b in req.get("system") or [] if isinstance(b, dict)]
     tool_config = req.get("toolConfig") or {}
-    tools = [
-        _text.Tool(t["toolSpec"]["name"], (t["toolSpec"].get("inputSchema") or {}).get("json") or {})
-        for t in tool_config.get("tools", [])
-        if isinstance(t, dict) and "toolSpec" in t
-    ]
+    tools = _converse_tools(tool_config)
     choice = tool_config.get("toolChoice") or {"auto": {}}
     forced = (choice.get("tool") or {}).get("name")
     inference = req.get("inferenceConfig") or {}
-    extra = req.get("additionalModelRequestFields") or {}
-    thinking = isinstance(extra.get("thinking"), dict) and extra["thinking"].get("type") in ("enabled", "adaptive")
-    reasoning = (model.family == "anthropic" and thinking) or model.base.startswith("deepseek.r1")
+    reasoning = _wants_reasoning(model, req)
 
     all_blocks = [b for m in messages for b in m["content"] if isinstance(b, dict)]
-    input_tokens = sum(_text.count_tokens(str(b.get("text", ""))) for b in system)
-    input_tokens += sum(_block_tokens(b) for b in all_blocks)
-    if tools:
-        input_tokens += _text.count_tokens(json.dumps(tool_config.get("tools", [])))
+    input_tokens = _converse_input_tokens(system, all_blocks, tools, tool_config)
     last = messages[-1]
-    results = [b["toolResult"] for b in last["content"] if isinstance(b, dict) and "toolResult" in b]
-    tool_result = None
-    if results and last["role"] == "user":
-        tool_result = " ".join(
-            str(c.get("text", json.dumps(c.get("json", ""))))
-            for r in results
-            for c in r.get("content", [])
-            if isinstance(c, dict)
-        )
+    tool_result = _converse_tool_result(last)
     last_text = " ".join(str(b.get("text", "")) for b in last["content"] if isinstance(b, dict))
     seed = _text.seed_of("bedrock", model.base, system, messages, tool_config)
     plan = _text.plan(
@@ -265,6 +253,55 @@ def converse(model: Model, req: dict[str, Any], region: str = "us-east-1") -> Co
         reasoning=reasoning,
         called=[b["toolUse"].get("name") for b in all_blocks if "toolUse" in b],
     )
+    content = _converse_content(model, plan, seed)
+    usage = _converse_usage(model, plan, system, messages)
+    out = ConverseOutput(content, _STOP[plan.stop], usage, seed=seed)
+    _add_echoes(out, req, region, last_text, plan.text)
+    return out
+
+
+def _converse_tools(tool_config: dict[str, Any]) -> list[_text.Tool]:
+    """The tools a ``toolConfig`` declares (``toolSpec`` entries)."""
+    return [
+        _text.Tool(t["toolSpec"]["name"], (t["toolSpec"].get("inputSchema") or {}).get("json") or {})
+        for t in tool_config.get("tools", [])
+        if isinstance(t, dict) and "toolSpec" in t
+    ]
+
+
+def _wants_reasoning(model: Model, req: dict[str, Any]) -> bool:
+    """Whether the answer carries reasoning: Claude with thinking enabled, or DeepSeek R1 always."""
+    extra = req.get("additionalModelRequestFields") or {}
+    thinking = isinstance(extra.get("thinking"), dict) and extra["thinking"].get("type") in ("enabled", "adaptive")
+    return (model.family == "anthropic" and thinking) or model.base.startswith("deepseek.r1")
+
+
+def _converse_input_tokens(
+    system: list[dict[str, Any]], all_blocks: list[dict[str, Any]], tools: list[_text.Tool], tool_config: dict[str, Any]
+) -> int:
+    """Input tokens: system text, every message block, and the tool definitions when there are tools."""
+    input_tokens = sum(_text.count_tokens(str(b.get("text", ""))) for b in system)
+    input_tokens += sum(_block_tokens(b) for b in all_blocks)
+    if tools:
+        input_tokens += _text.count_tokens(json.dumps(tool_config.get("tools", [])))
+    return input_tokens
+
+
+def _converse_tool_result(last: dict[str, Any]) -> str | None:
+    """The text of the tool results a final user message carries, or None."""
+    results = [b["toolResult"] for b in last["content"] if isinstance(b, dict) and "toolResult" in b]
+    if not (results and last["role"] == "user"):
+        return None
+    return " ".join(
+        str(c.get("text", json.dumps(c.get("json", ""))))
+        for r in results
+        for c in r.get("content", [])
+        if isinstance(c, dict)
+    )
+
+
+def _converse_content(model: Model, plan: _text.Plan, seed: int) -> list[dict[str, Any]]:
+    """The output message's content blocks: reasoning (signed for Claude), text, tool uses."""
     content: list[dict[str, Any]] = []
     if plan.reasoning:
         text_block: dict[str, Any] = {"text": plan.reasoning}
@@ -275,6 +312,13 @@ def converse(model: Model, req: dict[str, Any], region: str = "us-east-1") -> Co
         content.append({"text": plan.text})
     for name, args in plan.tool_calls:
         content.append({"toolUse": {"toolUseId": random_id("tooluse_"), "name": name, "input": args}})
+    return content
+
+
+def _converse_usage(
+    model: Model, plan: _text.Plan, system: list[dict[str, Any]], messages: list[dict[str, Any]]
+) -> dict[str, int]:
+    """Converse ``usage``; Claude reports the prompt before its last cachePoint as a cache write."""
     usage = {"inputTokens": plan.input_tokens, "outputTokens": plan.output_tokens}
     if model.family == "anthropic":
         cached = _cached_prefix_tokens(system, messages)
@@ -282,15 +326,18 @@ def converse(model: Model, req: dict[str, Any], region: str = "us-east-1") -> Co
         usage["cacheReadInputTokens"] = 0
         usage["cacheWriteInputTokens"] = cached
     usage["totalTokens"] = sum(usage.values())
-    out = ConverseOutput(content, _STOP[plan.stop], usage, seed=seed)
+    return usage
+
+
+def _add_echoes(out: ConverseOutput, req: dict[str, Any], region: str, prompt: str, answer: str) -> None:
+    """The guardrail trace, performanceConfig and serviceTier the response echoes when the request asked."""
     guard = req.get("guardrailConfig") or {}
     if guard.get("trace") in ("enabled", "enabled_full"):
-        out.trace = {"guardrail": _guardrail_trace(guard, region, last_text, plan.text)}
+        out.trace = {"guardrail": _guardrail_trace(guard, region, prompt, answer)}
     if isinstance(req.get("performanceConfig"), dict) and req["performanceConfig"].get("latency"):
         out.extras["performanceConfig"] = {"latency": req["performanceConfig"]["latency"]}
     if isinstance(req.get("serviceTier"), dict) and req["serviceTier"].get("type"):
         out.extras["serviceTier"] = {"type": req["serviceTier"]["type"]}
-    return out
 
 
 def _cached_prefix_tokens(system: list[dict[str, Any]], messages: list[dict[str, Any]]) -> int:

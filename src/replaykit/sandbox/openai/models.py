@@ -204,8 +204,8 @@ class ChatResult:
     usage: dict[str, Any] = field(default_factory=dict)
 
 
-def chat(body: Any) -> ChatResult:
-    """Validate and answer a chat completion request."""
+def _check_chat(body: Any) -> tuple[str, list[Any], int]:
+    """The model, messages and ``n`` of a chat request, or the 400 OpenAI sends for it (checked in OpenAI's order)."""
     if not isinstance(body, dict):
         raise invalid("Invalid type for request body: expected an object.")
     model = check_model(body.get("model"))
@@ -235,6 +235,66 @@ def chat(body: Any) -> ChatResult:
     n = body.get("n") or 1
     if not isinstance(n, int) or not 1 <= n <= 128:
         raise invalid(f"Invalid 'n': expected an integer between 1 and 128, but got {n} instead.", "n", "invalid_value")
+    return model, messages, n
+
+
+def tool_mode(choice: Any, forced: str | None) -> str:
+    """The plan's tool mode for a ``tool_choice``: any when required or a function is named, none, or auto."""
+    return "any" if (choice == "required" or forced) else ("none" if choice == "none" else "auto")
+
+
+def _chat_schema(fmt: dict[str, Any]) -> Any:
+    """The JSON Schema a ``json_schema`` response_format asks for (None for other formats)."""
+    if fmt.get("type") != "json_schema":
+        return None
+    if not isinstance(fmt.get("json_schema"), dict):
+        raise invalid(
+            "Missing required parameter: 'response_format.json_schema'.",
+            "response_format.json_schema",
+            "missing_required_parameter",
+        )
+    return fmt["json_schema"].get("schema") or {"type": "object", "properties": {}}
+
+
+def _chat_prompt_tokens(body: dict[str, Any], messages: list[Any], tools: list[_text.Tool]) -> int:
+    """Prompt tokens: each message's text plus 4, 3 for priming, and the tool definitions."""
+    prompt = sum(_text.count_tokens(content_text(m.get("content"))) + 4 for m in messages if isinstance(m, dict)) + 3
+    if tools:
+        prompt += _text.count_tokens(json.dumps(body.get("tools")))
+    return prompt
+
+
+def _called_functions(messages: list[Any]) -> list[Any]:
+    """Names of the functions the assistant already called in the conversation."""
+    return [
+        c.get("function", {}).get("name")
+        for m in messages
+        if isinstance(m, dict)
+        for c in m.get("tool_calls") or []
+        if isinstance(c, dict)
+    ]
+
+
+def _chat_usage(prompt: int, plans: list[_text.Plan], reasoning_tokens: int, n: int) -> dict[str, Any]:
+    """The chat completion ``usage`` object over all choices."""
+    completion = sum(p.output_tokens for p in plans) + reasoning_tokens * n
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+        "completion_tokens_details": {
+            "reasoning_tokens": reasoning_tokens * n,
+            "audio_tokens": 0,
+            "accepted_prediction_tokens": 0,
+            "rejected_prediction_tokens": 0,
+        },
+    }
+
+
+def chat(body: Any) -> ChatResult:
+    """Validate and answer a chat completion request."""
+    model, messages, n = _check_chat(body)
     tools = [
         _text.Tool(t["function"]["name"], t["function"].get("parameters") or {})
         for t in body.get("tools") or []
@@ -242,32 +302,16 @@ def chat(body: Any) -> ChatResult:
     ]
     choice = body.get("tool_choice", "auto" if tools else "none")
     forced = choice.get("function", {}).get("name") if isinstance(choice, dict) else None
-    mode = "any" if (choice == "required" or forced) else ("none" if choice == "none" else "auto")
+    mode = tool_mode(choice, forced)
     fmt = body.get("response_format") or {}
-    schema = None
-    if fmt.get("type") == "json_schema":
-        if not isinstance(fmt.get("json_schema"), dict):
-            raise invalid(
-                "Missing required parameter: 'response_format.json_schema'.",
-                "response_format.json_schema",
-                "missing_required_parameter",
-            )
-        schema = fmt["json_schema"].get("schema") or {"type": "object", "properties": {}}
+    schema = _chat_schema(fmt)
     stop = body.get("stop") or []
     stop = [stop] if isinstance(stop, str) else list(stop)
     limit = body.get("max_completion_tokens", body.get("max_tokens"))
-    prompt = sum(_text.count_tokens(content_text(m.get("content"))) + 4 for m in messages if isinstance(m, dict)) + 3
-    if tools:
-        prompt += _text.count_tokens(json.dumps(body.get("tools")))
+    prompt = _chat_prompt_tokens(body, messages, tools)
     last = messages[-1] if isinstance(messages[-1], dict) else {}
     tool_result = content_text(last.get("content")) if last.get("role") == "tool" else None
-    called = [
-        c.get("function", {}).get("name")
-        for m in messages
-        if isinstance(m, dict)
-        for c in m.get("tool_calls") or []
-        if isinstance(c, dict)
-    ]
+    called = _called_functions(messages)
     reasoning_tokens = 0
     base_seed = _text.seed_of("openai-chat", model, messages, body.get("tools"), fmt)
     if is_reasoning(model):
@@ -293,19 +337,7 @@ def chat(body: Any) -> ChatResult:
         # OpenAI reports "stop", not "tool_calls", when tool_choice names the function
         finish.append({"tool": "stop" if forced else "tool_calls", "length": "length"}.get(p.stop, "stop"))
     result = ChatResult(snapshot(model), plans, finish, prompt, reasoning_tokens, bool(body.get("logprobs")))
-    completion = sum(p.output_tokens for p in plans) + reasoning_tokens * n
-    result.usage = {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-        "completion_tokens_details": {
-            "reasoning_tokens": reasoning_tokens * n,
-            "audio_tokens": 0,
-            "accepted_prediction_tokens": 0,
-            "rejected_prediction_tokens": 0,
-        },
-    }
+    result.usage = _chat_usage(prompt, plans, reasoning_tokens, n)
     return result
 
 
@@ -340,21 +372,8 @@ def embeddings(body: Any) -> dict[str, Any]:
     raw = body.get("input")
     if raw is None:
         raise invalid("Missing required parameter: 'input'.", "input", "missing_required_parameter")
-    items = raw if isinstance(raw, list) and raw and not isinstance(raw[0], int) else [raw]
-    texts = [" ".join(map(str, t)) if isinstance(t, list) else str(t) for t in items]
-    if not texts or any(t == "" for t in texts):
-        raise invalid(
-            "'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.",
-            "input",
-            "invalid_value",
-        )
-    dims = EMBEDDING_DIMS.get(model, 1536)
-    if body.get("dimensions") is not None:
-        if model == "text-embedding-ada-002":
-            raise invalid("This model does not support specifying dimensions.", "dimensions", "invalid_value")
-        dims = int(body["dimensions"])
-        if not 1 <= dims <= EMBEDDING_DIMS.get(model, 3072):
-            raise invalid(f"Invalid 'dimensions': {dims} is out of range for {model}.", "dimensions", "invalid_value")
+    texts = _embedding_texts(raw)
+    dims = _embedding_dims(body, model)
     fmt = body.get("encoding_format") or "float"
     if fmt not in ("float", "base64"):
         raise invalid(
@@ -369,6 +388,31 @@ def embeddings(body: Any) -> dict[str, Any]:
         data.append({"object": "embedding", "index": i, "embedding": value})
     tokens = sum(_text.count_tokens(t) for t in texts)
     return {"object": "list", "data": data, "model": model, "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+
+
+def _embedding_texts(raw: Any) -> list[str]:
+    """The texts an embeddings ``input`` holds (a string, a list of strings, or token lists); none may be empty."""
+    items = raw if isinstance(raw, list) and raw and not isinstance(raw[0], int) else [raw]
+    texts = [" ".join(map(str, t)) if isinstance(t, list) else str(t) for t in items]
+    if not texts or any(t == "" for t in texts):
+        raise invalid(
+            "'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.",
+            "input",
+            "invalid_value",
+        )
+    return texts
+
+
+def _embedding_dims(body: dict[str, Any], model: str) -> int:
+    """The vector size: the model's own, or ``dimensions`` within its range (ada-002 takes none)."""
+    dims = EMBEDDING_DIMS.get(model, 1536)
+    if body.get("dimensions") is not None:
+        if model == "text-embedding-ada-002":
+            raise invalid("This model does not support specifying dimensions.", "dimensions", "invalid_value")
+        dims = int(body["dimensions"])
+        if not 1 <= dims <= EMBEDDING_DIMS.get(model, 3072):
+            raise invalid(f"Invalid 'dimensions': {dims} is out of range for {model}.", "dimensions", "invalid_value")
+    return dims
 
 
 def model_object(name: str) -> dict[str, Any]:

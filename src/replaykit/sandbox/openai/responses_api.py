@@ -16,6 +16,7 @@ from replaykit.sandbox.openai.models import (
     is_reasoning,
     random_id,
     snapshot,
+    tool_mode,
 )
 
 
@@ -38,21 +39,7 @@ def _input_items(body: dict[str, Any]) -> list[dict[str, Any]]:
 
 def create(body: Any) -> dict[str, Any]:
     """Validate a request and build the completed Response object."""
-    if not isinstance(body, dict):
-        raise invalid("Invalid type for request body: expected an object.")
-    model = check_model(body.get("model"))
-    items = _input_items(body)
-    if not items and not body.get("previous_response_id"):
-        raise invalid("Missing required parameter: 'input'.", "input", "missing_required_parameter")
-    check_temperature(body)
-    limit = body.get("max_output_tokens")
-    if limit is not None and (not isinstance(limit, int) or limit < 16):
-        raise invalid(
-            f"Invalid 'max_output_tokens': integer below minimum value. Expected a value >= 16, but got "
-            f"{limit} instead.",
-            "max_output_tokens",
-            "integer_below_min_value",
-        )
+    model, items, limit = _check_create(body)
     tools = [
         _text.Tool(t["name"], t.get("parameters") or {})
         for t in body.get("tools") or []
@@ -60,13 +47,9 @@ def create(body: Any) -> dict[str, Any]:
     ]
     choice = body.get("tool_choice", "auto")
     forced = choice.get("name") if isinstance(choice, dict) else None
-    mode = "any" if (choice == "required" or forced) else ("none" if choice == "none" else "auto")
     fmt = (body.get("text") or {}).get("format") or {"type": "text"}
     instructions = body.get("instructions")
-    prompt = _text.count_tokens(instructions or "") + 7
-    prompt += sum(_text.count_tokens(content_text(i.get("content")) or str(i.get("output", ""))) + 4 for i in items)
-    if tools:
-        prompt += _text.count_tokens(json.dumps(body.get("tools")))
+    prompt = _prompt_tokens(body, instructions, items, tools)
     last = items[-1] if items else {}
     tool_result = str(last.get("output", "")) if last.get("type") == "function_call_output" else None
     seed = _text.seed_of("openai-responses", model, instructions, items, body.get("tools"), fmt)
@@ -78,36 +61,14 @@ def create(body: Any) -> dict[str, Any]:
         last_user_text=content_text(last.get("content")),
         tool_result=tool_result,
         tools=tools,
-        tool_mode=mode,
+        tool_mode=tool_mode(choice, forced),
         forced_tool=forced,
         max_tokens=budget,
         json_schema=fmt.get("schema") if fmt.get("type") == "json_schema" else None,
         json_object=fmt.get("type") == "json_object",
         called=[str(i.get("name")) for i in items if i.get("type") == "function_call"],
     )
-    output: list[dict[str, Any]] = []
-    if plan.text or not plan.tool_calls:
-        status = "incomplete" if plan.stop == "length" else "completed"
-        output.append(
-            {
-                "id": _item_id("msg_"),
-                "type": "message",
-                "status": status,
-                "content": [{"type": "output_text", "annotations": [], "logprobs": [], "text": plan.text}],
-                "role": "assistant",
-            }
-        )
-    for name, args in plan.tool_calls:
-        output.append(
-            {
-                "id": _item_id("fc_"),
-                "type": "function_call",
-                "status": "completed",
-                "arguments": json.dumps(args, separators=(",", ":")),
-                "call_id": random_id("call_", 24),
-                "name": name,
-            }
-        )
+    output = _output_items(plan)
     now = int(time.time())
     incomplete = plan.stop == "length"
     completion = plan.output_tokens + reasoning_tokens
@@ -139,15 +100,79 @@ def create(body: Any) -> dict[str, Any]:
         "top_logprobs": body.get("top_logprobs", 0),
         "top_p": float(body.get("top_p", 1.0)),
         "truncation": body.get("truncation", "disabled"),
-        "usage": {
-            "input_tokens": prompt,
-            "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
-            "output_tokens": completion,
-            "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
-            "total_tokens": prompt + completion,
-        },
+        "usage": _usage(prompt, completion, reasoning_tokens),
         "user": body.get("user"),
         "metadata": body.get("metadata") or {},
+    }
+
+
+def _check_create(body: Any) -> tuple[str, list[dict[str, Any]], int | None]:
+    """The model, input items and ``max_output_tokens`` of a request, or the 400 OpenAI sends for it."""
+    if not isinstance(body, dict):
+        raise invalid("Invalid type for request body: expected an object.")
+    model = check_model(body.get("model"))
+    items = _input_items(body)
+    if not items and not body.get("previous_response_id"):
+        raise invalid("Missing required parameter: 'input'.", "input", "missing_required_parameter")
+    check_temperature(body)
+    limit = body.get("max_output_tokens")
+    if limit is not None and (not isinstance(limit, int) or limit < 16):
+        raise invalid(
+            f"Invalid 'max_output_tokens': integer below minimum value. Expected a value >= 16, but got "
+            f"{limit} instead.",
+            "max_output_tokens",
+            "integer_below_min_value",
+        )
+    return model, items, limit
+
+
+def _prompt_tokens(
+    body: dict[str, Any], instructions: Any, items: list[dict[str, Any]], tools: list[_text.Tool]
+) -> int:
+    """Input tokens: instructions plus 7, each item's text (or output) plus 4, and the tool definitions."""
+    prompt = _text.count_tokens(instructions or "") + 7
+    prompt += sum(_text.count_tokens(content_text(i.get("content")) or str(i.get("output", ""))) + 4 for i in items)
+    if tools:
+        prompt += _text.count_tokens(json.dumps(body.get("tools")))
+    return prompt
+
+
+def _output_items(plan: _text.Plan) -> list[dict[str, Any]]:
+    """The Response's ``output``: the assistant message (when there is text) and one function_call per call."""
+    output: list[dict[str, Any]] = []
+    if plan.text or not plan.tool_calls:
+        status = "incomplete" if plan.stop == "length" else "completed"
+        output.append(
+            {
+                "id": _item_id("msg_"),
+                "type": "message",
+                "status": status,
+                "content": [{"type": "output_text", "annotations": [], "logprobs": [], "text": plan.text}],
+                "role": "assistant",
+            }
+        )
+    for name, args in plan.tool_calls:
+        output.append(
+            {
+                "id": _item_id("fc_"),
+                "type": "function_call",
+                "status": "completed",
+                "arguments": json.dumps(args, separators=(",", ":")),
+                "call_id": random_id("call_", 24),
+                "name": name,
+            }
+        )
+    return output
+
+
+def _usage(prompt: int, completion: int, reasoning_tokens: int) -> dict[str, Any]:
+    """The Response ``usage`` object."""
+    return {
+        "input_tokens": prompt,
+        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+        "output_tokens": completion,
+        "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
+        "total_tokens": prompt + completion,
     }
 
 
