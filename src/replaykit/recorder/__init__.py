@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from replaykit.cassette.hooks import CassetteHooks
 from replaykit.config import Config, load_config
@@ -49,6 +50,7 @@ class Stats:
     replayed: collections.Counter[str] = field(default_factory=collections.Counter)
     recorded: collections.Counter[str] = field(default_factory=collections.Counter)
     written: set[str] = field(default_factory=set)
+    sandbox_traffic: int = 0  # recorded exchanges whose host is still a local one (not mapped to a provider)
 
     def on_play(self, cassette: IndexedCassette, exchange: Exchange) -> None:
         """Count one replayed exchange."""
@@ -57,6 +59,9 @@ class Stats:
     def on_record(self, cassette: IndexedCassette, exchange: Exchange) -> None:
         """Count one recorded exchange."""
         self.recorded[exchange.operation] += 1
+        host = urlsplit(exchange.request.uri).hostname or ""
+        if host in ("localhost", "::1") or host.startswith("127."):
+            self.sandbox_traffic += 1
 
     def on_write(self, path: Path) -> None:
         """Remember a cassette written."""
