@@ -23,6 +23,9 @@ from replaykit.errors import CassetteError, CodecError, read_bytes
 from replaykit.exchange import Body, Exchange, Request, Response, content_type_of, header_value
 
 FORMAT = 1
+# the last line of every YAML cassette replaykit writes; its metadata announces it (``exchanges: N``), so a file
+# cut at any line boundary (a crash in another tool, a bad merge, a partial copy) is an error, not a shorter replay
+TRAILER = "# end of cassette\n"
 _BODY_KEYS = ("json", "text", "base64", "eventstream", "sse")
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
@@ -80,7 +83,19 @@ def parse_document(path: Path, raw: bytes, key: str | None = None) -> dict[str, 
         raise CassetteError(f"expected a mapping at the top level, found {type(doc).__name__}", path=path)
     if cached and key is not None:
         cache.store(key, doc, path)
+    if not name.endswith(".json") and path.suffix != ".gz":
+        _check_trailer(path, doc, raw)
     return doc
+
+
+def _check_trailer(path: Path, doc: dict[str, Any], raw: bytes) -> None:
+    meta = doc.get("replaykit")
+    if isinstance(meta, dict) and "exchanges" in meta and not raw.rstrip().endswith(TRAILER.strip().encode()):
+        raise CassetteError(
+            f"truncated: the file ends before its last line `{TRAILER.strip()}` (it announces "
+            f"{meta['exchanges']!r} exchanges); restore it from version control or re-record it",
+            path=path,
+        )
 
 
 def document_exchanges(doc: dict[str, Any], path: str | Path | None = None) -> list[Exchange]:
@@ -129,6 +144,15 @@ def _exchange_from_interaction(index: int, item: Any, path: str | Path | None) -
         uri = str(req_d["uri"])
         req_headers = _headers(req_d.get("headers"))
         resp_headers = _headers(resp_d.get("headers"))
+        # a cut file leaves an exchange without its status or body: an error, never an empty 200 replay
+        if "body" not in req_d and "parsed_body" not in req_d:
+            raise CassetteError("request has no `body` (truncated?)", path=path, exchange_index=index, field="body")
+        if resp_d.get("status", resp_d.get("status_code")) is None:
+            raise CassetteError(
+                "response has no `status` (truncated?)", path=path, exchange_index=index, field="status"
+            )
+        if resp_d.get("body") is None and "parsed_body" not in resp_d:
+            raise CassetteError("response has no `body` (truncated?)", path=path, exchange_index=index, field="body")
         status = resp_d.get("status") or {}
         code = int(status.get("code", resp_d.get("status_code", 200))) if isinstance(status, dict) else int(status)
         reason = str(status.get("message", "")) if isinstance(status, dict) else ""
@@ -283,7 +307,7 @@ def make_document(exchanges: list[Exchange], meta: dict[str, Any]) -> dict[str, 
     """A complete cassette document."""
     return {
         "version": 1,
-        "replaykit": {"format": FORMAT, **meta},
+        "replaykit": {"format": FORMAT, **meta, "exchanges": len(exchanges)},
         "interactions": [exchange_to_doc(e) for e in exchanges],
     }
 
@@ -323,6 +347,8 @@ def dump_document(doc: dict[str, Any], path: str | Path) -> str:
         text = yaml.dump(
             doc, Dumper=_BlockStrDumper, sort_keys=False, allow_unicode=True, width=120, default_flow_style=False
         )
+    if isinstance(doc.get("replaykit"), dict) and "exchanges" in doc["replaykit"]:
+        text += TRAILER
     blob = cache.encode(doc) if len(text) >= cache.MIN_BYTES else None
     _last_dump = (text, blob) if blob is not None else None
     return text
