@@ -92,3 +92,11 @@ def test_every_stainless_header_is_dropped_by_prefix_and_local_server_header_goe
     assert "Server" not in resp and resp["x-amzn-requestid"] == ["abc"]
     # a provider's own Server header is information, not noise
     assert scrub_headers({"server": ["AmazonS3"]}, request=False) == {"server": ["AmazonS3"]}
+
+
+def test_signed_headers_list_loses_the_dropped_stainless_names():
+    value = (
+        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260101/us-east-1/bedrock/aws4_request, "
+        "SignedHeaders=content-type;host;x-amz-date;x-stainless-arch;x-stainless-timeout, Signature=abc123"
+    )
+    assert "SignedHeaders=content-type;host;x-amz-date, " in scrub_authorization(value)

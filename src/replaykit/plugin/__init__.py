@@ -145,6 +145,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             "recorded": dict(stats.recorded),
             "written": sorted(stats.written),
             "sandbox_traffic": stats.sandbox_traffic,
+            "sandbox_refusals": stats.sandbox_refusals,
         }
 
 
@@ -158,6 +159,7 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
         setup.stats.recorded.update(data["recorded"])
         setup.stats.written.update(data["written"])
         setup.stats.sandbox_traffic += data.get("sandbox_traffic", 0)
+        setup.stats.sandbox_refusals.extend(data.get("sandbox_refusals", []))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -232,6 +234,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         tr.write_line(f"{op.ljust(width)}  {stats.replayed[op]:>8}  {stats.recorded[op]:>8}")
     if stats.written:
         tr.write_line(f"cassettes written: {len(stats.written)}")
+    for refusal in stats.sandbox_refusals:
+        tr.write_line(f"WARNING: recorded the sandbox's own input-validation error: {refusal}", red=True)
     if stats.sandbox_traffic and setup.target == "live":
         tr.write_line(
             f"WARNING: target is live but {stats.sandbox_traffic} recorded exchange(s) went to a local server "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import functools
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,19 @@ def absent_patchers() -> tuple[str, ...]:
     return tuple(name for name, module in _OPTIONAL_PATCHERS.items() if importlib.util.find_spec(module) is None)
 
 
+class SandboxValidationWarning(UserWarning):
+    """A recording stored an error that came from the sandbox's own input validation."""
+
+
+def _sandbox_refusal(headers: dict[str, list[str]]) -> str | None:
+    """The field the sandbox refused, taken out of the headers (a cassette keeps the provider's shape)."""
+    for name in list(headers):
+        if name.lower() == "x-replaykit-sandbox-validation":
+            values = headers.pop(name)
+            return values[0] if values else "input"
+    return None
+
+
 @dataclass
 class Stats:
     """What a session replayed and recorded, per operation (a ``CassetteHooks`` subscriber)."""
@@ -51,6 +65,8 @@ class Stats:
     recorded: collections.Counter[str] = field(default_factory=collections.Counter)
     written: set[str] = field(default_factory=set)
     sandbox_traffic: int = 0  # recorded exchanges whose host is still a local one (not mapped to a provider)
+    # recorded errors the sandbox's own input validation produced: "<cassette> #<n>: <field>"
+    sandbox_refusals: list[str] = field(default_factory=list)
 
     def on_play(self, cassette: IndexedCassette, exchange: Exchange) -> None:
         """Count one replayed exchange."""
@@ -62,6 +78,17 @@ class Stats:
         host = urlsplit(exchange.request.uri).hostname or ""
         if host in ("localhost", "::1") or host.startswith("127."):
             self.sandbox_traffic += 1
+        refused = _sandbox_refusal(exchange.response.headers)
+        if refused:
+            where = f"{cassette._path} exchange #{exchange.index}"
+            self.sandbox_refusals.append(f"{where}: {refused}")
+            warnings.warn(
+                f"replaykit: the sandbox refused field `{refused}` ({exchange.operation}) and that "
+                f"error is being recorded into {where}; a real provider may accept it: fix the request or the "
+                "sandbox before committing this cassette",
+                SandboxValidationWarning,
+                stacklevel=2,
+            )
 
     def on_write(self, path: Path) -> None:
         """Remember a cassette written."""

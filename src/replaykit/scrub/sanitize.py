@@ -277,6 +277,8 @@ def scrub_authorization(value: str) -> str:
     )
     if m:
         region, service, signed = m.groups()
+        # headers the cassette drops are not listed as signed either (anthropic's SDK signs its x-stainless-*)
+        signed = ";".join(h for h in signed.split(";") if not h.startswith(DROP_REQUEST_HEADER_PREFIXES))
         return (
             f"AWS4-HMAC-SHA256 Credential={PLACEHOLDER_ACCESS_KEY_ID}/19700101/{region}/{service}/aws4_request, "
             f"SignedHeaders={signed}, Signature={REDACTED}"
