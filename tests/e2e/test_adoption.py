@@ -101,3 +101,36 @@ def test_sandbox_endpoints_refuses_the_live_target(pytester, monkeypatch):
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*record mode once, target live, cost limit $1.00*",
                                  "*no sandbox with target 'live'*--replaykit-target=sandbox*"])
+
+
+ENV_TESTS = '''
+import json
+import os
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+
+def test_refused_by_the_sandbox(replaykit_env):
+    client = boto3.client("bedrock-runtime", region_name="us-east-1")
+    body = {"anthropic_version": "v-next", "max_tokens": 20, "messages": [{"role": "user", "content": "hi"}]}
+    with pytest.raises(ClientError):
+        client.invoke_model(modelId="anthropic.claude-3-haiku-20240307-v1:0", body=json.dumps(body))
+
+
+def test_environment_is_restored_after_the_test():
+    assert "AWS_ENDPOINT_URL_BEDROCK_RUNTIME" not in os.environ and "OPENAI_BASE_URL" not in os.environ
+'''
+
+
+def test_a_sandbox_validation_error_being_recorded_is_warned_about_by_field(pytester):
+    pytester.makepyfile(test_env=ENV_TESTS)
+    result = pytester.runpytest_inprocess("--record-mode=once", "-p", "no:randomly", "-W", "default")
+    result.assert_outcomes(passed=2)
+    out = result.stdout.str()
+    assert "SandboxValidationWarning: replaykit: the sandbox refused field `anthropic_version`" in out
+    assert "WARNING: recorded the sandbox's own input-validation error:" in out
+    assert "exchange #0: anthropic_version" in out
+    cassette = (pytester.path / "cassettes" / "test_env" / "test_refused_by_the_sandbox.yaml").read_text()
+    assert "x-replaykit-sandbox-validation" not in cassette and "bedrock-runtime.us-east-1.amazonaws.com" in cassette
