@@ -146,6 +146,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             "written": sorted(stats.written),
             "sandbox_traffic": stats.sandbox_traffic,
             "sandbox_refusals": stats.sandbox_refusals,
+            "sdk_defaults": sorted(stats.sdk_defaults),
         }
 
 
@@ -160,6 +161,7 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
         setup.stats.written.update(data["written"])
         setup.stats.sandbox_traffic += data.get("sandbox_traffic", 0)
         setup.stats.sandbox_refusals.extend(data.get("sandbox_refusals", []))
+        setup.stats.sdk_defaults.update(data.get("sdk_defaults", []))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -234,6 +236,13 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         tr.write_line(f"{op.ljust(width)}  {stats.replayed[op]:>8}  {stats.recorded[op]:>8}")
     if stats.written:
         tr.write_line(f"cassettes written: {len(stats.written)}")
+    if stats.sdk_defaults:
+        tr.write_line(
+            f"matched despite an SDK upgrade ({len(stats.sdk_defaults)}): the installed SDK sends default fields "
+            "these recordings lack; re-record them (--record-mode=rewrite) when convenient:"
+        )
+        for line in sorted(stats.sdk_defaults)[:20]:
+            tr.write_line(f"  {line}")
     for refusal in stats.sandbox_refusals:
         tr.write_line(f"WARNING: recorded the sandbox's own input-validation error: {refusal}", red=True)
     if stats.sandbox_traffic and setup.target == "live":

@@ -21,6 +21,7 @@ from replaykit.cassette.hooks import CassetteHooks
 from replaykit.config import Config, load_config
 from replaykit.errors import ConfigError, ContractViolation, NoMatchError
 from replaykit.exchange import Exchange
+from replaykit.providers import openai as openai_provider
 
 if TYPE_CHECKING:
     from replaykit.cassette.index import IndexedCassette
@@ -67,10 +68,21 @@ class Stats:
     sandbox_traffic: int = 0  # recorded exchanges whose host is still a local one (not mapped to a provider)
     # recorded errors the sandbox's own input validation produced: "<cassette> #<n>: <field>"
     sandbox_refusals: list[str] = field(default_factory=list)
+    # replays matched only because the installed SDK's default fields are ignored: "<cassette> #<n>: <fields>"
+    sdk_defaults: set[str] = field(default_factory=set)
 
     def on_play(self, cassette: IndexedCassette, exchange: Exchange) -> None:
-        """Count one replayed exchange."""
-        self.replayed[exchange.operation] += 1
+        """Count one replayed exchange (and note one recorded by an SDK that sent fewer default fields)."""
+        operation = exchange.operation
+        self.replayed[operation] += 1
+        body = exchange.request.body
+        if operation.startswith("openai.") and body.kind == "json":
+            missing = openai_provider.missing_sdk_defaults(operation, body.value)
+            if missing:
+                sent = ", ".join(f"{k}={v!r}" for k, v in missing.items())
+                self.sdk_defaults.add(
+                    f"{cassette._path} exchange #{exchange.index} ({operation}): recorded without {sent}"
+                )
 
     def on_record(self, cassette: IndexedCassette, exchange: Exchange) -> None:
         """Count one recorded exchange."""
