@@ -74,3 +74,12 @@ def test_embed():
         "*matched despite an SDK upgrade (1)*",
         "*test_embed.yaml exchange #0 (openai.embeddings): recorded without encoding_format='base64'",
     ])
+
+
+def test_learning_inside_an_active_cassette_records_nothing(tmp_path):
+    # the first match of a session may be what triggers learning: it must not go through vcrpy's stubs
+    sdk_defaults.cache_clear()
+    path = tmp_path / "learn.yaml"
+    with use_cassette(path, "once", config=Config(target="sandbox")) as cassette:
+        assert sdk_defaults()["openai.embeddings"] == {"encoding_format": "base64"}
+    assert len(cassette.data) == 0 and not path.exists()

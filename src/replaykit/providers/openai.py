@@ -37,15 +37,18 @@ def sdk_defaults() -> dict[str, dict[str, Any]]:
         return {}
     captured: list[httpx.Request] = []
 
-    def capture(request: httpx.Request) -> httpx.Response:
-        captured.append(request)
-        raise _Captured
+    class Capture(httpx.BaseTransport):
+        # a transport of our own, not httpx.MockTransport: vcrpy patches that one, and learning may first happen
+        # while a cassette is active (inside matching); this request must never reach a cassette
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            captured.append(request)
+            raise _Captured
 
     client = openai.OpenAI(
         api_key="sk-learn",
         base_url="http://sdk-defaults.invalid/v1",
         max_retries=0,
-        http_client=httpx.Client(transport=httpx.MockTransport(capture)),
+        http_client=httpx.Client(transport=Capture()),
     )
     out: dict[str, dict[str, Any]] = {}
     for op, resource, user in _MINIMAL_CALLS:
