@@ -134,3 +134,35 @@ def test_a_sandbox_validation_error_being_recorded_is_warned_about_by_field(pyte
     assert "exchange #0: anthropic_version" in out
     cassette = (pytester.path / "cassettes" / "test_env" / "test_refused_by_the_sandbox.yaml").read_text()
     assert "x-replaykit-sandbox-validation" not in cassette and "bedrock-runtime.us-east-1.amazonaws.com" in cassette
+
+
+LOCAL_SERVER_TESTS = '''
+import boto3
+import pytest
+from replaykit.sandbox import running
+
+
+@pytest.fixture(scope="module")
+def local():
+    with running() as endpoints:
+        yield endpoints
+
+
+@pytest.mark.vcr
+def test_talks_to_a_local_server(local):
+    client = boto3.client("bedrock-runtime", region_name="us-east-1", endpoint_url=local.bedrock_runtime)
+    client.converse(modelId="anthropic.claude-3-haiku-20240307-v1:0",
+                    messages=[{"role": "user", "content": [{"text": "hi"}]}])
+'''
+
+
+def test_a_live_run_whose_traffic_went_to_a_local_server_is_warned_about(pytester, monkeypatch):
+    monkeypatch.setenv("REPLAYKIT_TARGET", "live")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAREPLAYDUMMY")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "dummy")
+    pytester.makepyfile(test_local=LOCAL_SERVER_TESTS)
+    result = pytester.runpytest_inprocess("--record-mode=once", "-p", "no:randomly")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*WARNING: target is live but 1 recorded exchange(s) went to a local server*"])
+    cassette = pytester.path / "cassettes" / "test_local" / "test_talks_to_a_local_server.yaml"
+    assert "target: live" in cassette.read_text()
