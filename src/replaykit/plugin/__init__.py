@@ -165,10 +165,15 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Stop the sandbox if this session started it."""
+    """Stop the sandbox if this session started it; the controller removes the run's cost ledger."""
     stack = config.stash.get(SANDBOX, None)
     if stack is not None:
         stack.close()
+    ledger = config.stash.get(LEDGER, None)
+    if ledger and not hasattr(config, "workerinput"):
+        import shutil
+
+        shutil.rmtree(Path(ledger).parent, ignore_errors=True)
 
 
 def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
