@@ -7,17 +7,27 @@ from pathlib import Path
 import pytest
 
 from replaykit.cassette import load_exchanges
-from replaykit.cassette.format import TRAILER
+from replaykit.cassette.format import END_KEY
 from replaykit.errors import CassetteError
 
 REPO = Path(__file__).resolve().parents[2]
 COMMITTED = sorted((REPO / "cassettes").rglob("*.yaml"))
 
 
-def test_committed_cassettes_end_with_the_trailer():
+def test_committed_cassettes_end_with_the_end_key():
     assert COMMITTED
     for path in COMMITTED:
-        assert path.read_text(encoding="utf-8").endswith(TRAILER), path
+        assert path.read_text(encoding="utf-8").endswith(f"\n{END_KEY}: true\n"), path
+
+
+def test_a_hand_edit_through_a_yaml_library_keeps_the_cassette_loadable(tmp_path):
+    import yaml
+
+    doc = yaml.safe_load(COMMITTED[0].read_text(encoding="utf-8"))
+    doc["interactions"][0]["response"]["status"]["message"] = "OK (edited)"
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(yaml.safe_dump(doc))  # sorted keys, comments gone: still complete
+    assert load_exchanges(edited)[0].response.reason == "OK (edited)"
 
 
 @pytest.mark.parametrize("source", COMMITTED, ids=lambda p: f"{p.parent.name}/{p.name}")

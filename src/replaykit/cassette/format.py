@@ -23,9 +23,10 @@ from replaykit.errors import CassetteError, CodecError, read_bytes
 from replaykit.exchange import Body, Exchange, Request, Response, content_type_of, header_value
 
 FORMAT = 1
-# the last line of every YAML cassette replaykit writes; its metadata announces it (``exchanges: N``), so a file
-# cut at any line boundary (a crash in another tool, a bad merge, a partial copy) is an error, not a shorter replay
-TRAILER = "# end of cassette\n"
+# the last key of every cassette replaykit writes, announced by its metadata (``exchanges: N``): a file cut at any
+# line boundary (a crash in another tool, a bad merge, a partial copy) loses it, and is an error, not a shorter
+# replay. A key, not a comment, so a hand edit through a YAML library keeps it.
+END_KEY = "end_of_cassette"
 _BODY_KEYS = ("json", "text", "base64", "eventstream", "sse")
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
@@ -83,19 +84,7 @@ def parse_document(path: Path, raw: bytes, key: str | None = None) -> dict[str, 
         raise CassetteError(f"expected a mapping at the top level, found {type(doc).__name__}", path=path)
     if cached and key is not None:
         cache.store(key, doc, path)
-    if not name.endswith(".json") and path.suffix != ".gz":
-        _check_trailer(path, doc, raw)
     return doc
-
-
-def _check_trailer(path: Path, doc: dict[str, Any], raw: bytes) -> None:
-    meta = doc.get("replaykit")
-    if isinstance(meta, dict) and "exchanges" in meta and not raw.rstrip().endswith(TRAILER.strip().encode()):
-        raise CassetteError(
-            f"truncated: the file ends before its last line `{TRAILER.strip()}` (it announces "
-            f"{meta['exchanges']!r} exchanges); restore it from version control or re-record it",
-            path=path,
-        )
 
 
 def document_exchanges(doc: dict[str, Any], path: str | Path | None = None) -> list[Exchange]:
@@ -123,6 +112,12 @@ def document_exchanges(doc: dict[str, Any], path: str | Path | None = None) -> l
     interactions = doc.get("interactions")
     if not isinstance(interactions, list):
         raise CassetteError("`interactions` must be a list", path=path)
+    if "exchanges" in meta and END_KEY not in doc:
+        raise CassetteError(
+            f"truncated: the file ends before its last key `{END_KEY}` (its header announces "
+            f"{meta['exchanges']!r} exchanges, {len(interactions)} are left); restore it or re-record it",
+            path=path,
+        )
     return [exchange_from_interaction(i, item, path) for i, item in enumerate(interactions)]
 
 
@@ -309,6 +304,7 @@ def make_document(exchanges: list[Exchange], meta: dict[str, Any]) -> dict[str, 
         "version": 1,
         "replaykit": {"format": FORMAT, **meta, "exchanges": len(exchanges)},
         "interactions": [exchange_to_doc(e) for e in exchanges],
+        END_KEY: True,
     }
 
 
@@ -347,8 +343,6 @@ def dump_document(doc: dict[str, Any], path: str | Path) -> str:
         text = yaml.dump(
             doc, Dumper=_BlockStrDumper, sort_keys=False, allow_unicode=True, width=120, default_flow_style=False
         )
-    if isinstance(doc.get("replaykit"), dict) and "exchanges" in doc["replaykit"]:
-        text += TRAILER
     blob = cache.encode(doc) if len(text) >= cache.MIN_BYTES else None
     _last_dump = (text, blob) if blob is not None else None
     return text
