@@ -63,6 +63,9 @@ class BedrockError(Exception):
 def validation(message: str) -> BedrockError:
     """A ValidationException with AWS's wording (marked as the sandbox's own input validation)."""
     err = BedrockError("ValidationException", message)
+    if message == INVALID_MODEL:
+        err.input_field = "modelId"
+        return err
     found = re.search(r"#/([A-Za-z0-9_./-]+)|required key \[([^\]]+)\]|'([A-Za-z]+)' failed", message)
     err.input_field = next((g for g in found.groups() if g), "input") if found else "input"
     return err
