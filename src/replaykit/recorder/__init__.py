@@ -65,7 +65,7 @@ class Stats:
     replayed: collections.Counter[str] = field(default_factory=collections.Counter)
     recorded: collections.Counter[str] = field(default_factory=collections.Counter)
     written: set[str] = field(default_factory=set)
-    sandbox_traffic: int = 0  # recorded exchanges whose host is still a local one (not mapped to a provider)
+    sandbox_traffic: int = 0  # requests recorded from a local server (a sandbox), whatever host the cassette shows
     # recorded errors the sandbox's own input validation produced: "<cassette> #<n>: <field>"
     sandbox_refusals: list[str] = field(default_factory=list)
     # replays matched only because the installed SDK's default fields are ignored: "<cassette> #<n>: <fields>"
@@ -84,12 +84,17 @@ class Stats:
                     f"{cassette._path} exchange #{exchange.index} ({operation}): recorded without {sent}"
                 )
 
+    def before_send(self, call: Any) -> None:
+        """Count a request about to be recorded whose target is a local server (as the SDK addressed it)."""
+        raw = call.raw if call.raw is not None else call.request
+        if call.live and raw is not None:
+            host = urlsplit(raw.uri).hostname or ""
+            if host in ("localhost", "::1") or host.startswith("127."):
+                self.sandbox_traffic += 1
+
     def on_record(self, cassette: IndexedCassette, exchange: Exchange) -> None:
         """Count one recorded exchange."""
         self.recorded[exchange.operation] += 1
-        host = urlsplit(exchange.request.uri).hostname or ""
-        if host in ("localhost", "::1") or host.startswith("127."):
-            self.sandbox_traffic += 1
         refused = _sandbox_refusal(exchange.response.headers)
         if refused:
             where = f"{cassette._path} exchange #{exchange.index}"
