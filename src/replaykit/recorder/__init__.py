@@ -84,6 +84,11 @@ class Stats:
                     f"{cassette._path} exchange #{exchange.index} ({operation}): recorded without {sent}"
                 )
 
+    @property
+    def idle(self) -> bool:
+        """Stats only observe: they never answer a request, so replay's fast path may skip ``before_send``."""
+        return True
+
     def before_send(self, call: Any) -> None:
         """Count a request about to be recorded whose target is a local server (as the SDK addressed it)."""
         raw = call.raw if call.raw is not None else call.request
