@@ -24,6 +24,15 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         raise pytest.UsageError(real_corpus.REASON)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _sandbox_target():
+    """Throwaway projects (pytester, tmp_path) record against the sandbox, as this repo does: CI has no provider
+    credentials. Tests of the live default remove the variable themselves (monkeypatch.delenv)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("REPLAYKIT_TARGET", "sandbox")
+        yield
+
+
 @pytest.fixture(scope="session")
 def real_cassettes() -> Path:
     """The read-only directory of cassettes recorded against the real providers (skip when absent)."""

@@ -23,9 +23,13 @@ _EXPORTS = {
     "NetworkBlockedError": "replaykit.errors",
     "ContractViolation": "replaykit.errors",
     "CostLimitError": "replaykit.errors",
+    "DUMMY_AWS_ACCESS_KEY_ID": "replaykit.environment",
+    "DUMMY_AWS_SECRET_ACCESS_KEY": "replaykit.environment",
+    "DUMMY_OPENAI_API_KEY": "replaykit.environment",
     "Exchange": "replaykit.exchange",
     "NoMatchError": "replaykit.errors",
     "ReplaykitError": "replaykit.errors",
+    "ReplaykitMode": "replaykit.environment",
     "SandboxError": "replaykit.errors",
     "SecretFoundError": "replaykit.errors",
     "iter_cassettes": "replaykit.cassette.format",
@@ -41,10 +45,14 @@ __all__ = [
     "ConfigError",
     "ContractViolation",
     "CostLimitError",
+    "DUMMY_AWS_ACCESS_KEY_ID",
+    "DUMMY_AWS_SECRET_ACCESS_KEY",
+    "DUMMY_OPENAI_API_KEY",
     "Exchange",
     "NetworkBlockedError",
     "NoMatchError",
     "ReplaykitError",
+    "ReplaykitMode",
     "SandboxError",
     "SecretFoundError",
     "__version__",
@@ -57,6 +65,12 @@ __all__ = [
 if TYPE_CHECKING:
     from replaykit.cassette.format import iter_cassettes, load_exchanges
     from replaykit.config import Config, load_config
+    from replaykit.environment import (
+        DUMMY_AWS_ACCESS_KEY_ID,
+        DUMMY_AWS_SECRET_ACCESS_KEY,
+        DUMMY_OPENAI_API_KEY,
+        ReplaykitMode,
+    )
     from replaykit.errors import (
         CassetteError,
         CodecError,

@@ -15,6 +15,28 @@ from replaykit.errors import ConfigError
 
 TARGETS = ("sandbox", "live")
 CONTRACT_MODES = ("check", "update", "off")
+# record modes send to the real providers unless the project says otherwise (``target = "sandbox"``); what a
+# live record run may spend by default, in USD, across all its xdist workers
+DEFAULT_TARGET = "live"
+DEFAULT_COST_LIMIT = 1.0
+KNOWN_KEYS = frozenset(
+    {
+        "cassette_dir",
+        "contracts_dir",
+        "target",
+        "region",
+        "sandbox_profile",
+        "contracts",
+        "cost_limit",
+        "env",
+        "sanitize",
+        "volatile_fields",
+        "drift",
+        "prices",
+        "rerecord_tests",
+        "contract_min_samples",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -24,11 +46,12 @@ class Config:
     root: Path = Path(".")
     cassette_dir: Path = Path("cassettes")
     contracts_dir: Path = Path("contracts")
-    target: str = "sandbox"
+    target: str = DEFAULT_TARGET
     region: str = "us-east-1"
     sandbox_profile: str = "default"
     contracts: str | None = None  # None: check when contracts exist
-    cost_limit: float | None = None
+    cost_limit: float | None = DEFAULT_COST_LIMIT  # applies to the live target only
+    env: bool = False  # replaykit_env for every test of the suite
     sanitize: dict[str, Any] = field(default_factory=dict)
     volatile_fields: tuple[str, ...] = ()
     prices: Path | None = None
@@ -52,6 +75,15 @@ class Config:
             raise ConfigError(
                 f"contracts mode {self.contracts!r} is not valid; valid modes are: {', '.join(CONTRACT_MODES)}"
             )
+        if self.cost_limit is not None and (
+            isinstance(self.cost_limit, bool) or not isinstance(self.cost_limit, (int, float)) or self.cost_limit < 0
+        ):
+            raise ConfigError(f"cost_limit {self.cost_limit!r} is not valid; give a number of USD >= 0")
+        if not isinstance(self.env, bool):
+            raise ConfigError(f"env {self.env!r} is not valid; use true or false")
+        for name in ("region", "sandbox_profile"):
+            if not isinstance(getattr(self, name), str):
+                raise ConfigError(f"{name} {getattr(self, name)!r} is not valid; give a string")
 
 
 def find_pyproject(start: Path | None = None) -> Path | None:
@@ -85,21 +117,7 @@ def load_config(start: Path | None = None) -> Config:
     root = Path.cwd() if pyproject is None else pyproject.parent
     if pyproject is not None:
         table = read_table(pyproject)
-    known = {
-        "cassette_dir",
-        "contracts_dir",
-        "target",
-        "region",
-        "sandbox_profile",
-        "contracts",
-        "cost_limit",
-        "sanitize",
-        "volatile_fields",
-        "drift",
-        "prices",
-        "rerecord_tests",
-        "contract_min_samples",
-    }
+    known = KNOWN_KEYS
     unknown = set(table) - known
     if unknown:
         raise ConfigError(
@@ -107,22 +125,30 @@ def load_config(start: Path | None = None) -> Config:
             f"known keys are: {', '.join(sorted(known))}"
         )
     env = os.environ
+    if env.get("REPLAYKIT_TARGET", TARGETS[0]) not in TARGETS:
+        raise ConfigError(
+            f"REPLAYKIT_TARGET={env['REPLAYKIT_TARGET']!r} is not valid; valid targets are: {', '.join(TARGETS)}"
+        )
     cfg = Config(
         root=root,
         cassette_dir=root / env.get("REPLAYKIT_CASSETTE_DIR", table.get("cassette_dir", "cassettes")),
         contracts_dir=root / table.get("contracts_dir", "contracts"),
-        target=env.get("REPLAYKIT_TARGET", table.get("target", "sandbox")),
+        target=env.get("REPLAYKIT_TARGET", table.get("target", DEFAULT_TARGET)),
         region=env.get("REPLAYKIT_REGION", table.get("region", "us-east-1")),
         sandbox_profile=env.get("REPLAYKIT_SANDBOX_PROFILE", table.get("sandbox_profile", "default")),
         contracts=env.get("REPLAYKIT_CONTRACTS", table.get("contracts")),
-        cost_limit=float(table["cost_limit"]) if "cost_limit" in table else None,
+        cost_limit=_cost_limit(table.get("cost_limit", DEFAULT_COST_LIMIT), pyproject),
+        env=table.get("env", False),
         sanitize=dict(table.get("sanitize", {})),
         volatile_fields=tuple(table.get("volatile_fields", ())),
         prices=root / table["prices"] if "prices" in table else None,
         rerecord_tests=_paths(table.get("rerecord_tests", ()), pyproject, "rerecord_tests"),
         contract_min_samples=_positive_int(table.get("contract_min_samples", 3), pyproject, "contract_min_samples"),
     )
-    cfg.validate()
+    try:
+        cfg.validate()
+    except ConfigError as exc:
+        raise ConfigError(f"{pyproject or 'configuration'}: {exc}") from exc
     return cfg
 
 
@@ -152,3 +178,12 @@ def pytest_testpaths(pyproject: Path | None) -> tuple[str, ...]:
     if isinstance(value, str):
         value = value.split()
     return tuple(str(v) for v in value)
+
+
+def _cost_limit(value: Any, pyproject: Path | None) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ConfigError(f"{pyproject}: cost_limit {value!r} is not valid; give a number of USD >= 0")
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise ConfigError(f"{pyproject}: cost_limit {value!r} is not valid; give a number of USD >= 0") from exc

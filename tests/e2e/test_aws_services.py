@@ -16,6 +16,7 @@ import yaml
 PYPROJECT = """
 [tool.replaykit]
 region = "us-west-2"
+target = "sandbox"
 """
 
 TESTS = '''

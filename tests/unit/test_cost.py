@@ -217,3 +217,15 @@ def test_guard_lets_calls_that_bill_no_tokens_through(table):
     guard.check(count)
     with pytest.raises(CostLimitError, match="cost limit reached"):
         guard.check(_request("gpt-4o-mini", 1))
+
+
+def test_guards_sharing_a_ledger_hold_one_limit_across_workers(table, tmp_path):
+    # two xdist workers: each has its own guard, the run has one ledger file
+    ledger = tmp_path / "spent"
+    first, second = cost.CostGuard(0.001, table, ledger), cost.CostGuard(0.001, table, ledger)
+    first.check(_request("gpt-4o-mini", 100))
+    spent = chat({"prompt_tokens": 2000, "completion_tokens": 1200})  # $0.00102
+    first.settle(cost.charge_of(spent, table), spent)
+    assert second.spent == pytest.approx(0.00102)
+    with pytest.raises(CostLimitError, match=r"cost limit reached: .*\$0\.001020 of the \$0\.001000 limit"):
+        second.check(_request("gpt-4o-mini", 1))

@@ -10,8 +10,9 @@ import pytest
 import replaykit
 
 EXPECTED = [
-    "CassetteError", "CodecError", "Config", "ConfigError", "ContractViolation", "CostLimitError", "Exchange",
-    "NetworkBlockedError", "NoMatchError", "ReplaykitError", "SandboxError", "SecretFoundError", "__version__",
+    "CassetteError", "CodecError", "Config", "ConfigError", "ContractViolation", "CostLimitError",
+    "DUMMY_AWS_ACCESS_KEY_ID", "DUMMY_AWS_SECRET_ACCESS_KEY", "DUMMY_OPENAI_API_KEY", "Exchange", "NetworkBlockedError",
+    "NoMatchError", "ReplaykitError", "ReplaykitMode", "SandboxError", "SecretFoundError", "__version__",
     "iter_cassettes", "load_config", "load_exchanges", "use_cassette",
 ]
 

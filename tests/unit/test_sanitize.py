@@ -73,3 +73,30 @@ def test_scrub_exchange_covers_headers_and_streams():
     assert out.response.headers["openai-organization"] == ["REDACTED"]
     assert out.response.headers["set-cookie"] == ["REDACTED"]
     assert OPENAI_KEY not in json.dumps(out.response.body.value)
+
+
+def test_every_stainless_header_is_dropped_by_prefix_and_local_server_header_goes():
+    from replaykit.scrub.sanitize import scrub_headers
+
+    req = scrub_headers(
+        {
+            "x-stainless-timeout": ["600"],
+            "X-Stainless-Stream-Helper": ["messages"],
+            "x-stainless-some-future-header": ["1"],
+            "content-type": ["application/json"],
+        },
+        request=True,
+    )
+    assert req == {"content-type": ["application/json"]}
+    resp = scrub_headers({"Server": ["Werkzeug/3.1.3 Python/3.11.9"], "x-amzn-requestid": ["abc"]}, request=False)
+    assert "Server" not in resp and resp["x-amzn-requestid"] == ["abc"]
+    # a provider's own Server header is information, not noise
+    assert scrub_headers({"server": ["AmazonS3"]}, request=False) == {"server": ["AmazonS3"]}
+
+
+def test_signed_headers_list_loses_the_dropped_stainless_names():
+    value = (
+        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260101/us-east-1/bedrock/aws4_request, "
+        "SignedHeaders=content-type;host;x-amz-date;x-stainless-arch;x-stainless-timeout, Signature=abc123"
+    )
+    assert "SignedHeaders=content-type;host;x-amz-date, " in scrub_authorization(value)

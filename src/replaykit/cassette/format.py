@@ -23,6 +23,10 @@ from replaykit.errors import CassetteError, CodecError, read_bytes
 from replaykit.exchange import Body, Exchange, Request, Response, content_type_of, header_value
 
 FORMAT = 1
+# the last key of every cassette replaykit writes, announced by its metadata (``exchanges: N``): a file cut at any
+# line boundary (a crash in another tool, a bad merge, a partial copy) loses it, and is an error, not a shorter
+# replay. A key, not a comment, so a hand edit through a YAML library keeps it.
+END_KEY = "end_of_cassette"
 _BODY_KEYS = ("json", "text", "base64", "eventstream", "sse")
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
@@ -108,6 +112,12 @@ def document_exchanges(doc: dict[str, Any], path: str | Path | None = None) -> l
     interactions = doc.get("interactions")
     if not isinstance(interactions, list):
         raise CassetteError("`interactions` must be a list", path=path)
+    if "exchanges" in meta and END_KEY not in doc:
+        raise CassetteError(
+            f"truncated: the file ends before its last key `{END_KEY}` (its header announces "
+            f"{meta['exchanges']!r} exchanges, {len(interactions)} are left); restore it or re-record it",
+            path=path,
+        )
     return [exchange_from_interaction(i, item, path) for i, item in enumerate(interactions)]
 
 
@@ -129,6 +139,15 @@ def _exchange_from_interaction(index: int, item: Any, path: str | Path | None) -
         uri = str(req_d["uri"])
         req_headers = _headers(req_d.get("headers"))
         resp_headers = _headers(resp_d.get("headers"))
+        # a cut file leaves an exchange without its status or body: an error, never an empty 200 replay
+        if "body" not in req_d and "parsed_body" not in req_d:
+            raise CassetteError("request has no `body` (truncated?)", path=path, exchange_index=index, field="body")
+        if resp_d.get("status", resp_d.get("status_code")) is None:
+            raise CassetteError(
+                "response has no `status` (truncated?)", path=path, exchange_index=index, field="status"
+            )
+        if resp_d.get("body") is None and "parsed_body" not in resp_d:
+            raise CassetteError("response has no `body` (truncated?)", path=path, exchange_index=index, field="body")
         status = resp_d.get("status") or {}
         code = int(status.get("code", resp_d.get("status_code", 200))) if isinstance(status, dict) else int(status)
         reason = str(status.get("message", "")) if isinstance(status, dict) else ""
@@ -283,8 +302,9 @@ def make_document(exchanges: list[Exchange], meta: dict[str, Any]) -> dict[str, 
     """A complete cassette document."""
     return {
         "version": 1,
-        "replaykit": {"format": FORMAT, **meta},
+        "replaykit": {"format": FORMAT, **meta, "exchanges": len(exchanges)},
         "interactions": [exchange_to_doc(e) for e in exchanges],
+        END_KEY: True,
     }
 
 

@@ -25,6 +25,7 @@ from replaykit.codecs import cbor
 from replaykit.codecs.safe import load_json
 from replaykit.exchange import Body, Exchange
 from replaykit.providers import Identity, Selectors, identify, selectors
+from replaykit.providers import openai as openai_provider
 from replaykit.scrub import sanitize
 
 _NO_SELECTORS = Selectors()
@@ -132,6 +133,9 @@ def _normalised(
         value = scrub(value)
     if kind == "json":
         value = _strip_volatile(value, ident.volatile_fields, ignore_fields)
+        if ident.provider == "openai":
+            # an SDK upgrade that starts sending a field with its default value does not invalidate recordings
+            value = openai_provider.without_sdk_defaults(ident.operation, value)
     return ident, value
 
 

@@ -52,6 +52,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
+        # every verb reads [tool.replaykit] the same way: a bad key or value stops it before it does anything
+        from replaykit.config import load_config
+
+        load_config()
         return int(args.run(args))
     except ReplaykitError as exc:
         sys.stderr.write(f"replaykit {args.verb}: {type(exc).__name__}: {exc}\n")

@@ -302,13 +302,20 @@ def estimate(provider: str, model: str | None, body: bytes, table: PriceTable) -
 class CostGuard:
     """A ``before_send`` subscriber refusing live calls once recorded usage plus the estimate would pass a limit."""
 
-    def __init__(self, limit: float, table: PriceTable) -> None:
+    def __init__(self, limit: float, table: PriceTable, ledger: str | Path | None = None) -> None:
         self.limit = float(limit)
         self.table = table
-        self.spent = 0.0
+        self._spent = 0.0
         self.refusals: list[str] = []
         self._pending: dict[tuple[str, str], list[float]] = {}
         self._lock = threading.Lock()
+        # one limit for the whole run: pytest-xdist workers share what was spent through a file under a file lock
+        self.ledger = Ledger(ledger) if ledger is not None else None
+
+    @property
+    def spent(self) -> float:
+        """USD recorded so far in this run (all workers when a ledger is shared)."""
+        return self.ledger.read() if self.ledger is not None else self._spent
 
     @property
     def in_flight(self) -> float:
@@ -328,13 +335,14 @@ class CostGuard:
         body = _body_bytes(filtered.body)
         model = _request_model(ident.provider, filtered.uri, body)
         usd, out = estimate(ident.provider, model, body, self.table)
-        with self._lock:
-            reached = self.spent >= self.limit
-            if reached or self.spent + self.in_flight + usd > self.limit:
+        with self._lock, self._shared():
+            spent = self.spent
+            reached = spent >= self.limit
+            if reached or spent + self.in_flight + usd > self.limit:
                 what = f"{ident.operation} call to {model or 'an unknown model'}"
                 message = (
                     f"cost limit {'reached' if reached else 'would be exceeded'}: recorded usage so far costs "
-                    f"${self.spent:.6f} of the ${self.limit:.6f} limit (--replaykit-cost-limit); refusing live {what}"
+                    f"${spent:.6f} of the ${self.limit:.6f} limit (--replaykit-cost-limit); refusing live {what}"
                 )
                 if not reached:
                     message += f", estimated at up to ${usd:.6f} (max {out} output tokens)"
@@ -352,12 +360,45 @@ class CostGuard:
             if pending:
                 pending.pop(0)
             if charge is not None:
-                self.spent += charge.usd
+                if self.ledger is not None:
+                    self.ledger.add(charge.usd)
+                else:
+                    self._spent += charge.usd
+
+    def _shared(self) -> Any:
+        import contextlib
+
+        return self.ledger.lock if self.ledger is not None else contextlib.nullcontext()
 
     def forget_in_flight(self) -> None:
         """Drop estimates of calls that never got recorded (they failed): called when a test ends."""
         with self._lock:
             self._pending.clear()
+
+
+class Ledger:
+    """A run's spend in a small file, read and updated under a file lock (shared by pytest-xdist workers)."""
+
+    def __init__(self, path: str | Path) -> None:
+        from filelock import FileLock
+
+        self.path = Path(path)
+        self.lock = FileLock(str(self.path) + ".lock")
+
+    def read(self) -> float:
+        """USD spent so far."""
+        try:
+            return float(self.path.read_text(encoding="utf-8") or 0.0)
+        except (FileNotFoundError, ValueError):
+            return 0.0
+
+    def add(self, usd: float) -> None:
+        """Add a recorded call's cost (the lock is re-entrant, so callers may already hold it)."""
+        with self.lock:
+            total = self.read() + usd
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(repr(total), encoding="utf-8")
+            tmp.replace(self.path)
 
 
 def _body_bytes(body: Any) -> bytes:

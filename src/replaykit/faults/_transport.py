@@ -95,7 +95,9 @@ def _aiohttp_error(kind: str, uri: str) -> BaseException:
 
     if kind == "connect":
         url = URL(uri)
-        key = aiohttp.client_reqrep.ConnectionKey(url.host, url.port, url.scheme == "https", True, None, None, None)
+        key = aiohttp.client_reqrep.ConnectionKey(
+            url.host or "", url.port, url.scheme == "https", True, None, None, None
+        )
         return aiohttp.ClientConnectorError(key, ConnectionRefusedError(111, "Connection refused"))
     if kind == "read_timeout":
         return aiohttp.ServerTimeoutError("Timeout on reading data from socket")

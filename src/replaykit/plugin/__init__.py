@@ -13,11 +13,12 @@ import pytest
 
 from replaykit.config import CONTRACT_MODES, TARGETS, load_config
 from replaykit.contracts.gate import ContractGate
+from replaykit.errors import ConfigError
 from replaykit.plugin import _report
-from replaykit.plugin._session import ATTEMPTS, CASSETTE, GATE, SANDBOX, SETUP
+from replaykit.plugin._session import ATTEMPTS, CASSETTE, GATE, LEDGER, SANDBOX, SETUP, check_live_credentials
 from replaykit.recorder import Setup, install
 
-CLIENT_FIXTURES = ("aws_client", "bedrock_runtime", "s3", "openai_client", "async_openai_client")
+CLIENT_FIXTURES = ("aws_client", "bedrock_runtime", "s3", "openai_client", "async_openai_client", "replaykit_env")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -27,7 +28,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--replaykit-target",
         choices=TARGETS,
         default=None,
-        help="where record mode sends requests: the offline sandbox (default) or the live providers",
+        help="where record modes send requests: the live providers (default) or the offline sandbox",
     )
     group.addoption("--replaykit-cassette-dir", default=None, help="root directory of cassettes (default: cassettes/)")
     group.addoption("--replaykit-sandbox-profile", default=None, help="API shape the sandbox serves (default: default)")
@@ -42,7 +43,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--replaykit-cost-limit",
         type=float,
         default=None,
-        help="USD: in record mode, stop live calls once the recorded usage would cost more",
+        help="USD (default 1.00): with the live target, stop calls once this run's recorded usage would cost more",
     )
 
 
@@ -50,22 +51,29 @@ def pytest_configure(config: pytest.Config) -> None:
     """Build the session Setup and register markers."""
     config.addinivalue_line("markers", "replaykit_faults(*faults): inject faults into replayed exchanges")
     config.addinivalue_line("markers", "replaykit_cost(level): expected live cost of a test: low, medium or high")
-    base = load_config(Path(str(config.rootpath)))
     cassette_dir = config.getoption("--replaykit-cassette-dir")
     contracts_dir = config.getoption("--replaykit-contracts-dir")
-    cfg = base.with_options(
-        target=config.getoption("--replaykit-target"),
-        cassette_dir=Path(cassette_dir).resolve() if cassette_dir else None,
-        contracts_dir=Path(contracts_dir).resolve() if contracts_dir else None,
-        sandbox_profile=config.getoption("--replaykit-sandbox-profile"),
-        contracts=config.getoption("--replaykit-contracts"),
-        cost_limit=config.getoption("--replaykit-cost-limit"),
-    )
     mode = config.getoption("--record-mode", default=None) or "none"
     if mode == "rewrite":
         # pytest-recording deletes the cassette before the test runs in rewrite mode; replaykit rewrites it
         # instead (records fresh, replaces the file atomically at the end), so it sees new_episodes
         config.option.record_mode = "new_episodes"
+    # configuration mistakes are usage errors: one line and exit 4, never an INTERNALERROR traceback
+    try:
+        cfg = load_config(Path(str(config.rootpath))).with_options(
+            target=config.getoption("--replaykit-target"),
+            cassette_dir=Path(cassette_dir).resolve() if cassette_dir else None,
+            contracts_dir=Path(contracts_dir).resolve() if contracts_dir else None,
+            sandbox_profile=config.getoption("--replaykit-sandbox-profile"),
+            contracts=config.getoption("--replaykit-contracts"),
+            cost_limit=config.getoption("--replaykit-cost-limit"),
+        )
+        if mode != "none" and cfg.target == "live" and not hasattr(config, "workerinput"):
+            check_live_credentials()
+    except ConfigError as exc:
+        raise pytest.UsageError(f"replaykit: {exc}") from exc
+    if mode != "none" and cfg.target == "live":
+        _share_ledger(config)
     setup = Setup(
         cfg,
         mode,
@@ -87,6 +95,39 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(_resilience, "replaykit-resilience")
 
 
+def _share_ledger(config: pytest.Config) -> None:
+    """The run's cost ledger: made by the controller (or a lone process), handed to xdist workers."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        path = workerinput.get("replaykit_ledger")
+        if path:
+            config.stash[LEDGER] = path
+        return
+    import tempfile
+
+    config.stash[LEDGER] = str(Path(tempfile.mkdtemp(prefix="replaykit-ledger-")) / "spent")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """On the xdist controller: every worker adds to one cost ledger, so the limit holds for the whole run."""
+    path = node.config.stash.get(LEDGER, None)
+    if path:
+        node.workerinput["replaykit_ledger"] = path
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """The session header says where record modes send requests."""
+    setup = config.stash.get(SETUP, None)
+    if setup is None:
+        return None
+    cfg = setup.config
+    if setup.record_mode == "none":
+        return "replaykit: replaying cassettes (record mode none; no target, no credentials needed)"
+    limit = f", cost limit ${cfg.cost_limit:.2f}" if cfg.target == "live" and cfg.cost_limit is not None else ""
+    return f"replaykit: record mode {setup.record_mode}, target {cfg.target}{limit}"
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """In ``--replaykit-contracts=update`` mode, merge what the session saw into contracts/."""
     workeroutput = getattr(session.config, "workeroutput", None)
@@ -103,6 +144,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             "replayed": dict(stats.replayed),
             "recorded": dict(stats.recorded),
             "written": sorted(stats.written),
+            "sandbox_traffic": stats.sandbox_traffic,
+            "sandbox_refusals": stats.sandbox_refusals,
+            "sdk_defaults": sorted(stats.sdk_defaults),
         }
 
 
@@ -115,13 +159,21 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
         setup.stats.replayed.update(data["replayed"])
         setup.stats.recorded.update(data["recorded"])
         setup.stats.written.update(data["written"])
+        setup.stats.sandbox_traffic += data.get("sandbox_traffic", 0)
+        setup.stats.sandbox_refusals.extend(data.get("sandbox_refusals", []))
+        setup.stats.sdk_defaults.update(data.get("sdk_defaults", []))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Stop the sandbox if this session started it."""
+    """Stop the sandbox if this session started it; the controller removes the run's cost ledger."""
     stack = config.stash.get(SANDBOX, None)
     if stack is not None:
         stack.close()
+    ledger = config.stash.get(LEDGER, None)
+    if ledger and not hasattr(config, "workerinput"):
+        import shutil
+
+        shutil.rmtree(Path(ledger).parent, ignore_errors=True)
 
 
 def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
@@ -131,9 +183,11 @@ def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Give tests that use a replaykit client fixture a cassette (pytest-recording's ``vcr`` marker)."""
+    setup = config.stash.get(SETUP, None)
+    everywhere = setup is not None and setup.config.env
     for item in items:
         names = getattr(item, "fixturenames", ())
-        if any(n in names for n in CLIENT_FIXTURES) and item.get_closest_marker("vcr") is None:
+        if (everywhere or any(n in names for n in CLIENT_FIXTURES)) and item.get_closest_marker("vcr") is None:
             item.add_marker(pytest.mark.vcr)
 
 
@@ -187,3 +241,18 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         tr.write_line(f"{op.ljust(width)}  {stats.replayed[op]:>8}  {stats.recorded[op]:>8}")
     if stats.written:
         tr.write_line(f"cassettes written: {len(stats.written)}")
+    if stats.sdk_defaults:
+        tr.write_line(
+            f"matched despite an SDK upgrade ({len(stats.sdk_defaults)}): the installed SDK sends default fields "
+            "these recordings lack; re-record them (--record-mode=rewrite) when convenient:"
+        )
+        for line in sorted(stats.sdk_defaults)[:20]:
+            tr.write_line(f"  {line}")
+    for refusal in stats.sandbox_refusals:
+        tr.write_line(f"WARNING: recorded the sandbox's own input-validation error: {refusal}", red=True)
+    if stats.sandbox_traffic and setup.target == "live":
+        tr.write_line(
+            f"WARNING: target is live but {stats.sandbox_traffic} recorded exchange(s) went to a local server "
+            "(a sandbox?): those cassettes hold fake traffic; re-record them against the providers",
+            red=True,
+        )

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from replaykit.config import Config
+from replaykit.environment import ReplaykitMode, plan_env
 from replaykit.plugin import clients
 from replaykit.plugin._session import ATTEMPTS, CASSETTE, reset_sandbox, sandbox_for, setup_of, target_for
 
@@ -27,8 +28,28 @@ def replaykit_config(request: pytest.FixtureRequest) -> Config:
 
 
 @pytest.fixture(scope="session")
+def replaykit_mode(request: pytest.FixtureRequest) -> ReplaykitMode:
+    """This run's record mode (``"none"`` in plain pytest), whether it replays, and the record target."""
+    setup = setup_of(request.config)
+    return ReplaykitMode(setup.record_mode, setup.config.target)
+
+
+@pytest.fixture(scope="session")
 def sandbox_endpoints(request: pytest.FixtureRequest) -> Any:
-    """Endpoints of the session's sandbox (started on first use)."""
+    """Endpoints of the session's sandbox (started on first use; only when recording against the sandbox)."""
+    setup = setup_of(request.config)
+    if setup.record_mode == "none":
+        pytest.fail(
+            "sandbox_endpoints: no sandbox while replaying (record mode none): requests are answered from "
+            "cassettes; use replaykit_env (or replaykit_mode.replaying) to point clients at the canonical hosts",
+            pytrace=False,
+        )
+    if setup.config.target != "sandbox":
+        pytest.fail(
+            f"sandbox_endpoints: no sandbox with target {setup.config.target!r}: recording it would store fake "
+            "answers in cassettes marked live; pass --replaykit-target=sandbox to record against the sandbox",
+            pytrace=False,
+        )
     return sandbox_for(request.config)
 
 
@@ -45,6 +66,36 @@ def aws_client(request: pytest.FixtureRequest) -> Any:
         return clients.boto3_client(service, target, **kwargs)
 
     return make
+
+
+@pytest.fixture
+def replaykit_env(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> ReplaykitMode:
+    """Point the clients a test builds itself at the right place through environment variables (restored after).
+
+    Replay: dummy AWS and OpenAI credentials, a region, no instance-metadata lookups, endpoint overrides
+    removed (clients address the canonical hosts the cassettes hold). Record against the sandbox: the standard
+    endpoint variables point at the session's sandbox, dummy credentials where none are set. Record live:
+    nothing changes.
+    """
+    import os
+
+    setup = setup_of(request.config)
+    mode = ReplaykitMode(setup.record_mode, setup.config.target)
+    kind = "replay" if mode.replaying else mode.target
+    endpoints = sandbox_for(request.config) if kind == "sandbox" else None
+    plan = plan_env(kind, setup.config.region, os.environ, endpoints)
+    for name in plan.unset:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in plan.set.items():
+        monkeypatch.setenv(name, value)
+    return mode
+
+
+@pytest.fixture(autouse=True)
+def _replaykit_env_everywhere(request: pytest.FixtureRequest) -> None:
+    """``[tool.replaykit] env = true``: every test runs inside ``replaykit_env``."""
+    if setup_of(request.config).config.env:
+        request.getfixturevalue("replaykit_env")
 
 
 @pytest.fixture
@@ -85,6 +136,7 @@ def _replaykit_guard(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     from replaykit.recorder.network import blocked
 
-    attempts = request.node.stash[ATTEMPTS] = []
+    attempts: list[str] = []
+    request.node.stash[ATTEMPTS] = attempts
     with blocked(attempts):
         yield

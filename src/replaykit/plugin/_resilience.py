@@ -17,7 +17,7 @@ import pytest
 from replaykit import faults as faults_mod
 from replaykit.cost import CostGuard, CostTracker, Line, PriceTable, cassette_charges, load_prices
 from replaykit.errors import ConfigError, ReplaykitError
-from replaykit.plugin._session import SETUP
+from replaykit.plugin._session import LEDGER, SETUP
 from replaykit.recorder import Setup
 
 _LEVELS = {"low": 0, "medium": 1, "high": 2}
@@ -88,7 +88,9 @@ def _state(config: pytest.Config) -> _State | None:
     except ConfigError as exc:
         raise pytest.UsageError(f"replaykit: {exc}") from exc
     limit = setup.config.cost_limit
-    guard = CostGuard(limit, table) if limit is not None and setup.record_mode != "none" else None
+    # only live calls cost anything: the sandbox is free, whatever the limit says
+    live = setup.record_mode != "none" and setup.config.target == "live"
+    guard = CostGuard(limit, table, config.stash.get(LEDGER, None)) if limit is not None and live else None
     state = _State(setup, table, CostTracker(table), CostTracker(table), guard, _FaultDispatch())
     # order matters: faults answer first (a faulted call is never sent, so never priced or refused)
     setup.hooks.subscribe(state.dispatch)
@@ -291,7 +293,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     )
     blocks: list[tuple[CostTracker, str]] = [
         (state.replayed, "replayed exchanges, priced as if live:"),
-        (state.recorded, "recorded live calls (this run's spend):"),
+        (
+            state.recorded,
+            "recorded live calls (this run's spend):"
+            if state.setup.config.target == "live"
+            else "recorded against the sandbox (no spend), priced as if live:",
+        ),
     ]
     for tracker, title in blocks:
         if tracker.total.calls:

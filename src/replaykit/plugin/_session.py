@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from replaykit.contracts.gate import ContractGate
+from replaykit.errors import ConfigError
 from replaykit.plugin.clients import Target
 from replaykit.recorder import Setup
 
@@ -17,6 +18,41 @@ GATE = pytest.StashKey[ContractGate]()
 # per test: its cassette and the connections replay refused
 CASSETTE = pytest.StashKey[Any]()
 ATTEMPTS = pytest.StashKey[list[str]]()
+LEDGER = pytest.StashKey[str]()
+
+
+def check_live_credentials() -> None:
+    """Raise ConfigError (one line) when a live record run has no provider credentials at all."""
+    import os
+
+    missing = []
+    if not os.environ.get("OPENAI_API_KEY"):
+        missing.append("OPENAI_API_KEY")
+    if not _aws_credentials():
+        missing.append("AWS credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE)")
+    if len(missing) == 2:
+        raise ConfigError(
+            f"recording against the live providers (the default target) needs credentials; missing: "
+            f"{' and '.join(missing)}. For offline work pass --replaykit-target=sandbox "
+            '(or set [tool.replaykit] target = "sandbox")'
+        )
+
+
+def _aws_credentials() -> bool:
+    import botocore.session
+
+    session = botocore.session.get_session()
+    resolver = session.get_component("credential_provider")
+    # never probe the instance-metadata or container endpoints from a test run's start-up
+    for name in ("iam-role", "container-role"):
+        try:
+            resolver.remove(name)
+        except Exception:  # noqa: BLE001 - a provider botocore no longer has is simply absent
+            pass
+    try:
+        return session.get_credentials() is not None
+    except Exception:  # noqa: BLE001 - a broken profile counts as no credentials; botocore says why when used
+        return False
 
 
 def setup_of(config: pytest.Config) -> Setup:

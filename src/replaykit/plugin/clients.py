@@ -14,12 +14,13 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from replaykit.environment import DUMMY_AWS_ACCESS_KEY_ID, DUMMY_AWS_SECRET_ACCESS_KEY, DUMMY_OPENAI_API_KEY
 from replaykit.errors import ConfigError
 
-# dummy credentials: botocore signs before sending, so replay needs *some* credentials (never written anywhere)
-REPLAY_AWS_KEY = "AKIAREPLAYDUMMY"
-REPLAY_AWS_SECRET = "replay-dummy-secret"
-REPLAY_OPENAI_KEY = "sk-replay-dummy"
+# kept for code written against the earlier names; the public ones live in replaykit.environment
+REPLAY_AWS_KEY = DUMMY_AWS_ACCESS_KEY_ID
+REPLAY_AWS_SECRET = DUMMY_AWS_SECRET_ACCESS_KEY
+REPLAY_OPENAI_KEY = DUMMY_OPENAI_API_KEY
 
 
 @dataclass(frozen=True)

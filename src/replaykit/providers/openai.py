@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from typing import Any
 
@@ -10,6 +12,84 @@ VOLATILE_REQUEST_FIELDS: tuple[str, ...] = ("user", "metadata", "safety_identifi
 
 _ID_SEGMENT = re.compile(r"^(?:[a-z]+[-_][A-Za-z0-9_-]{6,}|[A-Za-z0-9_-]{20,})$")
 _RETRIEVE = {"models": "models.retrieve", "files": "files.retrieve", "batches": "batches.retrieve"}
+
+
+# the smallest call of each operation a user can make: whatever else the SDK puts in the body is its own default
+_MINIMAL_CALLS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("openai.embeddings", "embeddings", {"model": "m", "input": "x"}),
+    ("openai.chat.completions", "chat.completions", {"model": "m", "messages": [{"role": "user", "content": "x"}]}),
+    ("openai.responses", "responses", {"model": "m", "input": "x"}),
+)
+
+
+@functools.cache
+def sdk_defaults() -> dict[str, dict[str, Any]]:
+    """Body fields the installed openai SDK adds to each operation's request beyond what the user passed.
+
+    Learned from the SDK's own request construction (a minimal call through a transport that captures the request
+    and never sends it), not from a hand list: e.g. openai >= 1.3x adds ``encoding_format: "base64"`` to
+    embeddings, which an older SDK's recording lacks. Matching ignores these fields when they hold that default.
+    """
+    try:
+        import httpx
+        import openai
+    except ImportError:  # pragma: no cover - openai is a dependency; a broken install just learns nothing
+        return {}
+    captured: list[httpx.Request] = []
+
+    class Capture(httpx.BaseTransport):
+        # a transport of our own, not httpx.MockTransport: vcrpy patches that one, and learning may first happen
+        # while a cassette is active (inside matching); this request must never reach a cassette
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            captured.append(request)
+            raise _Captured
+
+    # openai accepts an httpx client of either generation; its annotation names only the one it ships with
+    http_client: Any = httpx.Client(transport=Capture())
+    client = openai.OpenAI(
+        api_key="sk-learn", base_url="http://sdk-defaults.invalid/v1", max_retries=0, http_client=http_client
+    )
+    out: dict[str, dict[str, Any]] = {}
+    for op, resource, user in _MINIMAL_CALLS:
+        target: Any = client
+        for name in resource.split("."):
+            target = getattr(target, name, None)
+        if target is None:
+            continue
+        captured.clear()
+        try:
+            target.create(**user)
+        except Exception:  # noqa: BLE001, S110 - the capture aborts every call; only the request matters
+            pass
+        if not captured:
+            continue
+        try:
+            body = json.loads(captured[-1].content or b"{}")
+        except ValueError:
+            continue
+        added = {k: v for k, v in body.items() if k not in user} if isinstance(body, dict) else {}
+        if added:
+            out[op] = added
+    client.close()
+    return out
+
+
+class _Captured(Exception):
+    """Stops a learning call once its request is built."""
+
+
+def without_sdk_defaults(operation: str, body: Any) -> Any:
+    """A JSON request body without the fields that hold the installed SDK's default for this operation."""
+    defaults = sdk_defaults().get(operation) if isinstance(body, dict) else None
+    if not defaults:
+        return body
+    return {k: v for k, v in body.items() if not (k in defaults and v == defaults[k])}
+
+
+def missing_sdk_defaults(operation: str, body: Any) -> dict[str, Any]:
+    """Default fields the installed SDK sends that a recorded body lacks (it was recorded by an older SDK)."""
+    defaults = sdk_defaults().get(operation) if isinstance(body, dict) else None
+    return {k: v for k, v in (defaults or {}).items() if k not in body}
 
 
 def operation(method: str, path: str) -> str:

@@ -10,15 +10,18 @@ from __future__ import annotations
 import collections
 import dataclasses
 import functools
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from replaykit.cassette.hooks import CassetteHooks
 from replaykit.config import Config, load_config
 from replaykit.errors import ConfigError, ContractViolation, NoMatchError
 from replaykit.exchange import Exchange
+from replaykit.providers import openai as openai_provider
 
 if TYPE_CHECKING:
     from replaykit.cassette.index import IndexedCassette
@@ -42,6 +45,19 @@ def absent_patchers() -> tuple[str, ...]:
     return tuple(name for name, module in _OPTIONAL_PATCHERS.items() if importlib.util.find_spec(module) is None)
 
 
+class SandboxValidationWarning(UserWarning):
+    """A recording stored an error that came from the sandbox's own input validation."""
+
+
+def _sandbox_refusal(headers: dict[str, list[str]]) -> str | None:
+    """The field the sandbox refused, taken out of the headers (a cassette keeps the provider's shape)."""
+    for name in list(headers):
+        if name.lower() == "x-replaykit-sandbox-validation":
+            values = headers.pop(name)
+            return values[0] if values else "input"
+    return None
+
+
 @dataclass
 class Stats:
     """What a session replayed and recorded, per operation (a ``CassetteHooks`` subscriber)."""
@@ -49,14 +65,52 @@ class Stats:
     replayed: collections.Counter[str] = field(default_factory=collections.Counter)
     recorded: collections.Counter[str] = field(default_factory=collections.Counter)
     written: set[str] = field(default_factory=set)
+    sandbox_traffic: int = 0  # requests recorded from a local server (a sandbox), whatever host the cassette shows
+    # recorded errors the sandbox's own input validation produced: "<cassette> #<n>: <field>"
+    sandbox_refusals: list[str] = field(default_factory=list)
+    # replays matched only because the installed SDK's default fields are ignored: "<cassette> #<n>: <fields>"
+    sdk_defaults: set[str] = field(default_factory=set)
 
     def on_play(self, cassette: IndexedCassette, exchange: Exchange) -> None:
-        """Count one replayed exchange."""
-        self.replayed[exchange.operation] += 1
+        """Count one replayed exchange (and note one recorded by an SDK that sent fewer default fields)."""
+        operation = exchange.operation
+        self.replayed[operation] += 1
+        body = exchange.request.body
+        if operation.startswith("openai.") and body.kind == "json":
+            missing = openai_provider.missing_sdk_defaults(operation, body.value)
+            if missing:
+                sent = ", ".join(f"{k}={v!r}" for k, v in missing.items())
+                self.sdk_defaults.add(
+                    f"{cassette._path} exchange #{exchange.index} ({operation}): recorded without {sent}"
+                )
+
+    @property
+    def idle(self) -> bool:
+        """Stats only observe: they never answer a request, so replay's fast path may skip ``before_send``."""
+        return True
+
+    def before_send(self, call: Any) -> None:
+        """Count a request about to be recorded whose target is a local server (as the SDK addressed it)."""
+        raw = call.raw if call.raw is not None else call.request
+        if call.live and raw is not None:
+            host = urlsplit(raw.uri).hostname or ""
+            if host in ("localhost", "::1") or host.startswith("127."):
+                self.sandbox_traffic += 1
 
     def on_record(self, cassette: IndexedCassette, exchange: Exchange) -> None:
         """Count one recorded exchange."""
         self.recorded[exchange.operation] += 1
+        refused = _sandbox_refusal(exchange.response.headers)
+        if refused:
+            where = f"{cassette._path} exchange #{exchange.index}"
+            self.sandbox_refusals.append(f"{where}: {refused}")
+            warnings.warn(
+                f"replaykit: the sandbox refused field `{refused}` ({exchange.operation}) and that "
+                f"error is being recorded into {where}; a real provider may accept it: fix the request or the "
+                "sandbox before committing this cassette",
+                SandboxValidationWarning,
+                stacklevel=2,
+            )
 
     def on_write(self, path: Path) -> None:
         """Remember a cassette written."""

@@ -16,6 +16,10 @@ ERROR_HEADER = "x-replaykit-sandbox-error"
 # header a caller may send to pick a profile for one request
 PROFILE_HEADER = "x-replaykit-sandbox-profile"
 
+# set on every error the sandbox's own input validation produced (naming the field): a recording that stores
+# one is warned about loudly, since real providers may accept what the sandbox refused (a newer SDK's value)
+VALIDATION_HEADER = "x-replaykit-sandbox-validation"
+
 
 @dataclass
 class Request:

@@ -322,6 +322,7 @@ def plan(
     json_object: bool = False,
     reasoning: bool = False,
     called: list[str] | None = None,
+    prompt_text: str = "",
 ) -> Plan:
     """Decide the answer; ``tool_mode`` any calls a tool, auto only one whose name the user mentions, none never."""
     result = Plan(input_tokens=input_tokens)
@@ -339,10 +340,16 @@ def plan(
         result.tool_calls.append((chosen.name, json_value(chosen.schema, seed_of(seed, chosen.name))))
         result.stop = "tool"
     else:
+        # instructor's Mode.JSON puts the schema in the prompt and asks for JSON mode; Mode.MD_JSON asks in words
+        # for a ```json block: answer both with an instance of the schema the prompt carries
+        in_prompt = schema_in(prompt_text) if (json_object or asks_for_json(prompt_text)) else None
         if json_schema is not None:
             text = json.dumps(json_value(json_schema, seed))
         elif json_object:
-            text = json.dumps({"answer": sentences(seed, 1)})
+            text = json.dumps(json_value(in_prompt, seed) if in_prompt else {"answer": sentences(seed, 1)})
+        elif tool_result is None and asks_for_json(prompt_text):
+            value = json_value(in_prompt, seed) if in_prompt else {"answer": sentences(seed, 1)}
+            text = "```json\n" + json.dumps(value, indent=2) + "\n```"
         elif tool_result is not None:
             text = f"The tool returned: {tool_result.strip()[:200]}. " + sentences(seed, 1)
         else:
@@ -359,6 +366,31 @@ def plan(
     out += sum(count_tokens(json.dumps(args)) + 2 for _, args in result.tool_calls)
     result.output_tokens = out
     return result
+
+
+_ASKS_JSON = re.compile(
+    r"(?i)```json|\b(?:reply|respond|answer|return|output|format(?:ted)?|provide|give)\b[^.\n]{0,80}\bjson\b"
+)
+
+
+def asks_for_json(prompt: str) -> bool:
+    """Whether a prompt asks in words for a JSON answer ("reply in JSON", "return ... within a ```json block")."""
+    return bool(prompt) and "json" in prompt.lower() and bool(_ASKS_JSON.search(prompt))
+
+
+def schema_in(prompt: str) -> dict[str, Any] | None:
+    """The first JSON Schema object embedded in a prompt's text (one with ``properties``), if any."""
+    decoder = json.JSONDecoder()
+    start = prompt.find("{")
+    while start != -1:
+        try:
+            value, _end = decoder.raw_decode(prompt, start)
+        except ValueError:
+            value = None
+        if isinstance(value, dict) and isinstance(value.get("properties"), dict):
+            return value
+        start = prompt.find("{", start + 1)
+    return None
 
 
 _GENERIC_WORDS = {"get", "set", "list", "fetch", "find", "tool", "run", "call", "the", "and", "for", "lookup"}

@@ -47,22 +47,17 @@ DROP_REQUEST_HEADERS = frozenset(
         "Transfer-Encoding",
         "X-Amz-Decoded-Content-Length",
         "X-Amz-Trailer",
-        "x-stainless-retry-count",
-        "x-stainless-read-timeout",
-        "x-stainless-os",
-        "x-stainless-arch",
-        "x-stainless-runtime",
-        "x-stainless-runtime-version",
-        "x-stainless-package-version",
-        "x-stainless-lang",
-        "x-stainless-async",
-        "x-stainless-raw-response",
-        "x-stainless-helper-method",
         "Connection",
         "Accept-Encoding",
         "Host",
     )
 )
+# request header families that are SDK telemetry, dropped by prefix: the openai and anthropic SDKs (Stainless-
+# generated) add new x-stainless-* headers release by release (-timeout, -stream-helper, ...)
+DROP_REQUEST_HEADER_PREFIXES = ("x-stainless-",)
+# a response Server header naming a local Python server (moto's Werkzeug, the sandbox's http.server) says
+# nothing about the provider and would tell a reader the cassette came from 127.0.0.1
+_LOCAL_SERVER = re.compile(r"(?i)werkzeug|python/|replaykit-sandbox|basehttp")
 # headers whose whole value is a credential or an identity echo (plus the scanner's credential names)
 SECRET_HEADERS = frozenset(
     h.lower()
@@ -282,6 +277,8 @@ def scrub_authorization(value: str) -> str:
     )
     if m:
         region, service, signed = m.groups()
+        # headers the cassette drops are not listed as signed either (anthropic's SDK signs its x-stainless-*)
+        signed = ";".join(h for h in signed.split(";") if not h.startswith(DROP_REQUEST_HEADER_PREFIXES))
         return (
             f"AWS4-HMAC-SHA256 Credential={PLACEHOLDER_ACCESS_KEY_ID}/19700101/{region}/{service}/aws4_request, "
             f"SignedHeaders={signed}, Signature={REDACTED}"
@@ -297,7 +294,9 @@ def scrub_headers(headers: dict[str, list[str]], *, request: bool, rules: Rules 
     out: dict[str, list[str]] = {}
     for name, values in headers.items():
         lname = name.lower()
-        if request and lname in DROP_REQUEST_HEADERS:
+        if request and (lname in DROP_REQUEST_HEADERS or lname.startswith(DROP_REQUEST_HEADER_PREFIXES)):
+            continue
+        if not request and lname == "server" and any(_LOCAL_SERVER.search(v) for v in values):
             continue
         if lname == "authorization":
             out[name] = [scrub_authorization(v) for v in values]

@@ -56,12 +56,19 @@ class BedrockError(Exception):
         self.message = message or bedrock_provider.ERROR_MESSAGES.get(code, code)
         self.status = error_statuses().get(code, 400)
         self.extra = extra
+        self.input_field: str | None = None  # set by validation(): which input the sandbox refused
         super().__init__(f"{code}: {self.message}")
 
 
 def validation(message: str) -> BedrockError:
-    """A ValidationException with AWS's wording."""
-    return BedrockError("ValidationException", message)
+    """A ValidationException with AWS's wording (marked as the sandbox's own input validation)."""
+    err = BedrockError("ValidationException", message)
+    if message == INVALID_MODEL:
+        err.input_field = "modelId"
+        return err
+    found = re.search(r"#/([A-Za-z0-9_./-]+)|required key \[([^\]]+)\]|'([A-Za-z]+)' failed", message)
+    err.input_field = next((g for g in found.groups() if g), "input") if found else "input"
+    return err
 
 
 @dataclass(frozen=True)
@@ -252,6 +259,9 @@ def converse(model: Model, req: dict[str, Any], region: str = "us-east-1") -> Co
         stop=inference.get("stopSequences") or [],
         reasoning=reasoning,
         called=[b["toolUse"].get("name") for b in all_blocks if "toolUse" in b],
+        prompt_text="\n".join(
+            [*(str(b.get("text", "")) for b in system), *(str(b.get("text", "")) for b in all_blocks)]
+        ),
     )
     content = _converse_content(model, plan, seed)
     usage = _converse_usage(model, plan, system, messages)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,6 +15,8 @@ from replaykit.sandbox.bedrock import models
 from replaykit.sandbox.bedrock.models import Model, random_id, validation
 
 ANTHROPIC_VERSION = "bedrock-2023-05-31"
+# what current SDKs send: anthropic >= 2 sets its API version date (``2026-10-21``), older ones the bedrock form
+_ANTHROPIC_VERSIONS = re.compile(r"^(bedrock-)?20\d\d-\d\d-\d\d$")
 
 
 def _malformed(*missing: str) -> Exception:
@@ -67,7 +70,8 @@ def _parse_anthropic(model: Model, family: str, body: dict[str, Any]) -> NativeR
     missing = [k for k in ("anthropic_version", "max_tokens", "messages") if k not in body]
     if missing:
         raise _malformed(*missing)
-    if body["anthropic_version"] != ANTHROPIC_VERSION:
+    version = body["anthropic_version"]
+    if not isinstance(version, str) or not _ANTHROPIC_VERSIONS.match(version):
         raise validation(
             f"Malformed input request: #/anthropic_version: {body['anthropic_version']} is not a "
             "valid enum value, please reformat your input and try again."
@@ -82,13 +86,14 @@ def _parse_anthropic(model: Model, family: str, body: dict[str, Any]) -> NativeR
     thinking = (body.get("thinking") or {}).get("type") == "enabled"
     args = dict(
         tools=tools,
-        tool_mode={"any": "any", "tool": "any", "none": "none"}.get(choice.get("type"), "auto"),
+        tool_mode={"any": "any", "tool": "any", "none": "none"}.get(str(choice.get("type")), "auto"),
         forced_tool=choice.get("name"),
         max_tokens=body["max_tokens"],
         stop=body.get("stop_sequences") or [],
         reasoning=thinking,
         tool_result=" ".join(_flat(r.get("content")) for r in results) if results else None,
         last_user_text=_flat(messages[-1].get("content")) if messages else "",
+        prompt_text="\n".join([system_text, *(_flat(m.get("content")) for m in messages)]),
     )
     return NativeRequest(family, tokens, args, body=body)
 

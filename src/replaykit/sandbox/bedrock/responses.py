@@ -14,7 +14,7 @@ from typing import Any
 from replaykit.codecs import eventstream
 from replaykit.providers import bedrock as bedrock_provider
 from replaykit.sandbox import _text
-from replaykit.sandbox._http import ERROR_HEADER, Reply, Request, http_date
+from replaykit.sandbox._http import ERROR_HEADER, VALIDATION_HEADER, Reply, Request, http_date
 from replaykit.sandbox.bedrock import models, native
 from replaykit.sandbox.bedrock.models import BedrockError, Model
 
@@ -33,6 +33,8 @@ def error_reply(err: BedrockError) -> Reply:
     """An error exactly as Bedrock sends it: status, ``x-amzn-ErrorType`` and a ``{"message"}`` body."""
     headers = [h for h in _base_headers() if h[0] != "Content-Type"]
     headers += list(bedrock_provider.error_headers(err.code).items())
+    if err.input_field:
+        headers.append((VALIDATION_HEADER, err.input_field))
     return Reply(err.status, headers, bedrock_provider.error_body(err.code, err.message, **err.extra))
 
 

@@ -68,6 +68,7 @@ class OpenAIError(Exception):
         code: str | None = None,
     ) -> None:
         self.status, self.message, self.type, self.param, self.code = status, message, type, param, code
+        self.input_field: str | None = None  # set by invalid(): which input the sandbox refused
         super().__init__(message)
 
     def body(self) -> dict[str, Any]:
@@ -82,8 +83,10 @@ def triggered_error(status: int, model: str = "") -> OpenAIError:
 
 
 def invalid(message: str, param: str | None = None, code: str | None = None) -> OpenAIError:
-    """A 400 invalid_request_error."""
-    return OpenAIError(400, message, "invalid_request_error", param, code)
+    """A 400 invalid_request_error (marked as the sandbox's own input validation)."""
+    err = OpenAIError(400, message, "invalid_request_error", param, code)
+    err.input_field = param or "request"
+    return err
 
 
 @functools.lru_cache(maxsize=1)
@@ -332,6 +335,7 @@ def chat(body: Any) -> ChatResult:
             json_schema=schema,
             json_object=fmt.get("type") == "json_object",
             called=called,
+            prompt_text="\n".join(content_text(m.get("content")) for m in messages if isinstance(m, dict)),
         )
         plans.append(p)
         # OpenAI reports "stop", not "tool_calls", when tool_choice names the function

@@ -13,7 +13,7 @@ from urllib.parse import unquote
 
 from replaykit.codecs import sse
 from replaykit.sandbox import _text
-from replaykit.sandbox._http import ERROR_HEADER, Reply, Request, http_date, json_bytes
+from replaykit.sandbox._http import ERROR_HEADER, VALIDATION_HEADER, Reply, Request, http_date, json_bytes
 from replaykit.sandbox.openai import models, responses_api
 from replaykit.sandbox.openai.models import OpenAIError
 
@@ -58,6 +58,8 @@ def error_reply(req: Request, err: OpenAIError) -> Reply:
     headers = _headers(req, "application/json; charset=utf-8", remaining_requests=0 if err.status == 429 else None)
     if err.status == 429:
         headers.append(("retry-after", "1"))
+    if err.input_field:
+        headers.append((VALIDATION_HEADER, err.input_field))
     # error bodies are indented by four spaces (success bodies by two), with a trailing newline
     body = json.dumps(err.body(), indent=4, ensure_ascii=False).encode("utf-8") + b"\n"
     return Reply(err.status, headers, body)
