@@ -1,51 +1,36 @@
-"""Helpers of the gateway's scenario tests: recording steps, a hand-moved clock, the wired-up gateway."""
+"""Helpers of the gateway's scenario tests: a hand-moved clock and the gateway wired as production wires it.
+
+The SDK clients are built exactly as the application builds them, with no endpoint or credential arguments:
+``replaykit_env`` points them at the sandbox while recording and at the providers' real hosts (with dummy
+credentials) while replaying.
+"""
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import pytest
-from replaykit import faults
-from replaykit.plugin.clients import REPLAY_AWS_KEY, REPLAY_AWS_SECRET, Target, openai_client
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # the example is not installed: import it from its folder
 
-from gateway import BedrockProvider, Gateway, OpenAIProvider, S3Archive  # noqa: E402
+from gateway import (  # noqa: E402
+    BedrockProvider,
+    DynamoLedgerStore,
+    Gateway,
+    OpenAIProvider,
+    S3Archive,
+    UsageLedger,
+    available_models,
+    caller_identity,
+)
 
 CASSETTES = ROOT / "cassettes"
 BUCKET = "gateway-archive"
+LEDGER_TABLE = "gateway-usage"
 REGION = "us-east-1"
-
-
-@dataclass(frozen=True)
-class Step:
-    """One call the recording run makes, once through each provider in ``via``."""
-
-    tenant: str
-    prompt: str
-    via: tuple[str, ...] = ("bedrock",)
-    stream: bool = False
-    max_tokens: int = 64
-
-
-def complete(tenant: str, prompt: str, via: tuple[str, ...] = ("bedrock",), max_tokens: int = 64) -> Step:
-    """A ``Gateway.complete`` call to record."""
-    return Step(tenant, prompt, via, False, max_tokens)
-
-
-def stream(tenant: str, prompt: str, via: tuple[str, ...] = ("bedrock",), max_tokens: int = 64) -> Step:
-    """A ``Gateway.stream`` call to record."""
-    return Step(tenant, prompt, via, True, max_tokens)
-
-
-prime = pytest.mark.prime
 
 
 class Clock:
@@ -63,48 +48,39 @@ class Clock:
 
 
 @dataclass
-class Env:
-    """A gateway wired to replayed SDK clients, plus what a scenario inspects."""
+class Deployment:
+    """What start-up produced: the gateway, who it runs as and which models the region offers."""
 
     gateway: Gateway
-    cassette: Any
-    faults: faults.FaultPlan
-    clock: Clock
-    build: Callable[..., Gateway] = field(repr=False)
-
-    def played(self, operation: str) -> int:
-        """How many recorded exchanges of an operation were replayed (injected faults do not count)."""
-        keys = self.cassette._keys
-        return sum(n for i, n in self.cassette.play_counts.items() if keys[i].operation == operation)
+    identity: str
+    models: set[str]
 
 
-@functools.cache
-def _aws_session() -> Any:
-    # one botocore session for every client: service models are parsed once, not per test
+def start_gateway(clock: Clock) -> Deployment:
+    """Start the gateway as production does: verify identity, check the model, create its bucket and ledger table."""
     import boto3
+    from botocore.config import Config
+    from openai import AsyncOpenAI
 
-    return boto3.session.Session(
-        aws_access_key_id=REPLAY_AWS_KEY, aws_secret_access_key=REPLAY_AWS_SECRET, region_name=REGION
-    )
-
-
-def aws_client(service: str, target: Target, **config: Any) -> Any:
-    """A boto3 client for the replay or sandbox target (fresh per gateway: retry quotas are per client)."""
-    from botocore.config import Config as BotoConfig
-
-    endpoint = target.bedrock_endpoint if service == "bedrock-runtime" else target.s3_endpoint
-    return _aws_session().client(service, endpoint_url=endpoint, config=BotoConfig(**config))
-
-
-def build_gateway(target: Target, clock: Clock | None = None, only: tuple[str, ...] | None = None) -> Gateway:
-    """The gateway as production would build it, with SDK clients for the target."""
+    session = boto3.session.Session(region_name=REGION)
     # one SDK retry each: the gateway's own failover does the rest
-    retrying = {"retries": {"max_attempts": 1, "mode": "standard"}, "read_timeout": 5, "connect_timeout": 2}
-    providers = [
-        BedrockProvider(aws_client("bedrock-runtime", target, **retrying)),
-        OpenAIProvider(openai_client(target, async_=True, max_retries=1)),
-    ]
-    if only is not None:
-        providers = [p for p in providers if p.name in only]
-    archive = S3Archive(aws_client("s3", target, s3={"addressing_style": "auto"}), BUCKET)
-    return Gateway(providers, archive, clock=clock or Clock(), failure_threshold=2, cool_down=30.0)
+    retrying = Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=5, connect_timeout=2)
+    identity = caller_identity(session.client("sts"))
+    models = available_models(session.client("bedrock"))
+    s3 = session.client("s3", config=Config(s3={"addressing_style": "auto"}))
+    s3.create_bucket(Bucket=BUCKET)
+    store = DynamoLedgerStore(session.client("dynamodb"), LEDGER_TABLE)
+    store.create_table()
+    bedrock = BedrockProvider(session.client("bedrock-runtime", config=retrying))
+    if bedrock.model not in models:
+        raise RuntimeError(f"{bedrock.model} is not offered in {REGION}")
+    providers: list[Any] = [bedrock, OpenAIProvider(AsyncOpenAI(max_retries=1))]
+    gateway = Gateway(
+        providers,
+        S3Archive(s3, BUCKET),
+        ledger=UsageLedger(store=store),
+        clock=clock,
+        failure_threshold=2,
+        cool_down=30.0,
+    )
+    return Deployment(gateway, identity, models)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import tempfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,9 @@ class LazyResponse(dict[str, Any]):
             # the body was re-encoded from its readable form: Content-Length must describe these bytes
             headers = {k: v for k, v in headers.items() if k.lower() != "content-length"}
             headers["Content-Length"] = [str(len(raw))]
+            # DynamoDB's body CRC, which botocore verifies (and retries on mismatch): it must describe these bytes too
+            for name in [k for k in headers if k.lower() == "x-amz-crc32"]:
+                headers[name] = [str(zlib.crc32(raw) & 0xFFFFFFFF)]
         dict.__setitem__(self, "headers", headers)
         dict.__setitem__(self, "body", {"string": raw})
 
