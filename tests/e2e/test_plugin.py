@@ -161,3 +161,13 @@ def test_check_mode_learns_from_this_sessions_recordings_and_still_checks_replay
     result.stdout.fnmatch_lines(["*FAILED test_a.py::test_a*contract violation*"])
     assert "never_sent" in result.stdout.str()
     assert json.loads(contract.read_text()) == doc  # check mode never writes the contract file
+
+
+def test_a_vcr_option_replaykit_cannot_honour_is_one_clear_failure(pytester):
+    pytester.makeconftest("import pytest\n\n@pytest.fixture(scope='module')\ndef vcr_config():\n"
+                          "    return {'match_on': ['method', 'uri']}\n")
+    pytester.makepyfile(test_mod=CHAT.replace("PROMPT", "hello"))
+    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*replaykit: vcr option 'match_on' is not supported with replaykit*remove match_on*"])
+    assert "Traceback" not in result.stdout.str()

@@ -208,6 +208,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     fails with replaykit's explanation and the exact command that fixes it, and nothing fails again at teardown.
     """
     report = yield
+    excinfo = call.excinfo
+    if report.when == "setup" and excinfo is not None and isinstance(excinfo.value, ConfigError):
+        # a vcr option replaykit cannot honour (match_on, serializer...): one line saying what to do, no traceback
+        report.longrepr = f"replaykit: {excinfo.value}"
+        return report
     if report.when != "call":
         return report
     cassette = item.stash.get(CASSETTE, None)
