@@ -10,14 +10,12 @@ a faulted call is answered by the fault and never recorded) and replays offline 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from replaykit import faults
 
-from gateway_testkit import CASSETTES, Clock, Deployment, start_gateway  # puts the example on sys.path first
+from gateway_testkit import CASSETTES, Clock, Env, start_gateway
 
 
 @pytest.fixture(scope="module")
@@ -34,24 +32,6 @@ def instant_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda self, ctx: 0)
     monkeypatch.setattr(openai._base_client, "INITIAL_RETRY_DELAY", 0.0)
-
-
-@dataclass
-class Env:
-    """The started gateway, its fault plan and clock, and what the scenario inspects."""
-
-    deployment: Deployment
-    faults: faults.FaultPlan
-    clock: Clock
-
-    @property
-    def gateway(self) -> Any:
-        """The gateway under test."""
-        return self.deployment.gateway
-
-    def served(self, operation: str) -> int:
-        """Calls of an operation that reached the provider (recorded or replayed): every attempt minus the faulted."""
-        return self.faults.calls[operation] - self.faults.count(operation=operation)
 
 
 @pytest.fixture

@@ -84,3 +84,21 @@ def start_gateway(clock: Clock) -> Deployment:
         cool_down=30.0,
     )
     return Deployment(gateway, identity, models)
+
+
+@dataclass
+class Env:
+    """The started gateway, its fault plan and clock, and what the scenario inspects."""
+
+    deployment: Deployment
+    faults: Any  # the test's replaykit FaultPlan
+    clock: Clock
+
+    @property
+    def gateway(self) -> Any:
+        """The gateway under test."""
+        return self.deployment.gateway
+
+    def served(self, operation: str) -> int:
+        """Calls of an operation that reached the provider (recorded or replayed): every attempt minus the faulted."""
+        return self.faults.calls[operation] - self.faults.count(operation=operation)

@@ -10,8 +10,8 @@ import pytest
 from replaykit import faults
 from replaykit.cost import bundled_prices
 
-from conftest import Env
 from gateway import AllProvidersFailed, State
+from gateway_testkit import Env
 
 ASK = "Summarise our incident response policy in two sentences."
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
