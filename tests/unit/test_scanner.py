@@ -16,6 +16,7 @@ from urllib.parse import quote
 import pytest
 
 import real_corpus
+import secret_samples
 from replaykit.errors import CassetteError, ConfigError
 from replaykit.scrub import patterns as P
 from replaykit.scrub import scanner
@@ -49,7 +50,7 @@ def render(template: str, case: str) -> tuple[str, dict[str, str]]:
         op, arg = m.groups()
         if op == "secret":
             if arg not in secrets:
-                secrets[arg] = P.sample_secret(arg.split("#")[0], random.Random(f"{case}:{arg}"))
+                secrets[arg] = secret_samples.sample_secret(arg.split("#")[0], random.Random(f"{case}:{arg}"))
             return secrets[arg]
         if op == "b64":
             return base64.b64encode(arg.encode()).decode()
@@ -144,8 +145,8 @@ def test_common_placeholders(value: str) -> None:
 
 @pytest.mark.parametrize("rule", LIVE_RULES)
 def test_real_shape_is_flagged_once(rule: str) -> None:
-    secret = P.sample_secret(rule, random.Random(rule))
-    text = P.sample_in_context(rule, secret)
+    secret = secret_samples.sample_secret(rule, random.Random(rule))
+    text = secret_samples.sample_in_context(rule, secret)
     findings = scan_text(f"prefix {text} suffix", location="body")
     assert [(f.rule, f.fingerprint, f.location) for f in findings] == [(rule, fingerprint_secret(secret), "body")]
     assert secret not in findings[0].preview
@@ -153,7 +154,7 @@ def test_real_shape_is_flagged_once(rule: str) -> None:
 
 
 def test_high_entropy_header_only_in_unknown_headers() -> None:
-    token = P.sample_secret("high-entropy-header", random.Random(7))
+    token = secret_samples.sample_secret("high-entropy-header", random.Random(7))
     hits = scan_value({"headers": {"x-upstream": [token], "x-amz-id-2": [token], "ETag": [token]}})
     assert [(f.rule, f.location) for f in hits] == [("high-entropy-header", "headers.x-upstream[0]")]
     # a header whose name says session/key/token/secret/auth is a credential whatever the value looks like
@@ -173,7 +174,7 @@ def test_benign_unknown_header_values(value: str) -> None:
 
 
 def test_overlapping_rules_report_the_specific_one() -> None:
-    key = P.sample_secret("openai-api-key", random.Random(1))
+    key = secret_samples.sample_secret("openai-api-key", random.Random(1))
     findings = scan_value({"headers": {"Authorization": [f"Bearer {key}"]}})
     assert [f.rule for f in findings] == ["openai-api-key"]
 
@@ -184,7 +185,7 @@ def test_words_with_key_prefixes_are_not_keys() -> None:
 
 
 def test_preview_and_fingerprint_never_reveal_the_secret() -> None:
-    secret = P.sample_secret("aws-secret-access-key", random.Random(2))
+    secret = secret_samples.sample_secret("aws-secret-access-key", random.Random(2))
     (finding,) = scan_value({"SecretAccessKey": secret})
     assert re.fullmatch(r"[0-9a-f]{16}", finding.fingerprint)
     assert finding.preview.startswith(secret[:4]) and secret[4:] not in finding.preview
@@ -199,8 +200,8 @@ def test_preview_and_fingerprint_never_reveal_the_secret() -> None:
 
 
 def test_secret_key_is_located_by_position_not_by_name() -> None:
-    akid = P.sample_secret("aws-access-key-id", random.Random(3))
-    token = P.sample_secret("github-token", random.Random(3))
+    akid = secret_samples.sample_secret("aws-access-key-id", random.Random(3))
+    token = secret_samples.sample_secret("github-token", random.Random(3))
     findings = scan_value({"a": 1, akid: {"nested": token}}, location="doc")
     assert [(f.rule, f.location) for f in findings] == [
         ("aws-access-key-id", "doc.{key #1}"), ("github-token", "doc.{key #1}.nested")]
@@ -208,7 +209,7 @@ def test_secret_key_is_located_by_position_not_by_name() -> None:
 
 
 def test_url_encoded_and_base64_layers() -> None:
-    secret = P.sample_secret("aws-secret-access-key", random.Random(4)).replace("A", "/")
+    secret = secret_samples.sample_secret("aws-secret-access-key", random.Random(4)).replace("A", "/")
     planted = f"aws_secret_access_key={secret}"
     value = {"q": "https://example.com/cb?state=" + quote(planted, safe=""),
              "b": base64.b64encode(planted.encode()).decode(),
@@ -230,7 +231,7 @@ def _frame(headers: dict[str, str], payload: bytes) -> bytes:
 
 
 def test_raw_event_stream_frames_with_base64_chunks() -> None:
-    key = P.sample_secret("openai-api-key", random.Random(5))
+    key = secret_samples.sample_secret("openai-api-key", random.Random(5))
     inner = base64.b64encode(json.dumps({"delta": {"text": f"key {key}"}}).encode()).decode()
     frames = b"".join(_frame({":event-type": "chunk", ":message-type": "event"},
                              json.dumps({"bytes": b, "p": "abcdefghijklmnop"}).encode())
@@ -242,24 +243,24 @@ def test_raw_event_stream_frames_with_base64_chunks() -> None:
 
 
 def test_deep_nesting_terminates() -> None:
-    value = "Bearer " + P.sample_secret("bearer-token", random.Random(6))
+    value = "Bearer " + secret_samples.sample_secret("bearer-token", random.Random(6))
     for _ in range(20):
         value = base64.b64encode(json.dumps({"v": value}).encode()).decode()
     assert scan_value({"x": value}) == []  # deeper than MAX_DEPTH: given up on, without recursion errors
-    shallow = "Bearer " + P.sample_secret("bearer-token", random.Random(6))
+    shallow = "Bearer " + secret_samples.sample_secret("bearer-token", random.Random(6))
     for _ in range(3):
         shallow = base64.b64encode(json.dumps({"v": shallow}).encode()).decode()
     assert [f.rule for f in scan_value({"x": shallow})] == ["bearer-token"]
 
 
 def test_scan_text_lines_and_locations() -> None:
-    key = P.sample_secret("github-token", random.Random(8))
+    key = secret_samples.sample_secret("github-token", random.Random(8))
     assert [f.location for f in scan_text(f"a\nb\n{key}\n")] == ["line 3"]
     assert [f.location for f in scan_text(f"a\nb\n{key}\n", location="body")] == ["body"]
 
 
 def test_scan_cassette_data_metadata_and_exchanges() -> None:
-    acct = P.sample_secret("aws-account-id", random.Random(9))
+    acct = secret_samples.sample_secret("aws-account-id", random.Random(9))
     doc = {"version": 1, "replaykit": {"profile": f"arn:aws:iam::{acct}:role/x"},
            "interactions": [{"request": {}}, {"response": {"headers": {"x-amz-account-id": [acct]}}}]}
     got = [(f.location, f.exchange) for f in scan_cassette_data(doc)]
@@ -268,7 +269,8 @@ def test_scan_cassette_data_metadata_and_exchanges() -> None:
 
 def test_binary_and_missing_files(tmp_path: Path) -> None:
     blob = tmp_path / "image.png"
-    blob.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00" + P.sample_secret("github-token", random.Random(1)).encode())
+    token = secret_samples.sample_secret("github-token", random.Random(1))
+    blob.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00" + token.encode())
     assert scan_file(blob) == ([], False)
     with pytest.raises(CassetteError):
         scan_path(tmp_path / "missing.yaml")
@@ -284,8 +286,8 @@ def test_binary_and_missing_files(tmp_path: Path) -> None:
 
 
 def test_allowlist_by_fingerprint_pattern_and_rule(tmp_path: Path) -> None:
-    acct = P.sample_secret("aws-account-id", random.Random(10))
-    key = P.sample_secret("openai-api-key", random.Random(10))
+    acct = secret_samples.sample_secret("aws-account-id", random.Random(10))
+    key = secret_samples.sample_secret("openai-api-key", random.Random(10))
     path = tmp_path / "c.json"
     path.write_text(json.dumps({"interactions": [{"request": {"uri": f"arn:aws:iam::{acct}:root", "k": key}}]}))
     (fp_acct,) = [f.fingerprint for f in scan_path(path) if f.rule == "aws-account-id"]
@@ -337,7 +339,7 @@ def test_persister_refuses_a_secret_without_echoing_it() -> None:
     persister = pytest.importorskip("replaykit.cassette.persister")
     from replaykit.errors import SecretFoundError
 
-    key = P.sample_secret("openai-api-key", random.Random(11))
+    key = secret_samples.sample_secret("openai-api-key", random.Random(11))
     doc = {"version": 1, "interactions": [{"request": {"headers": {"Authorization": [f"Bearer {key}"]}}}]}
     with pytest.raises(SecretFoundError) as err:
         persister.check_secrets(doc, Path("c.yaml"))
@@ -372,7 +374,7 @@ def test_real_cassettes_report() -> None:
 
 
 def test_approved_match_is_not_reported_again_by_name_context() -> None:
-    key = P.sample_secret("openai-api-key", random.Random(12))
+    key = secret_samples.sample_secret("openai-api-key", random.Random(12))
     doc = {"headers": {"Authorization": [f"Bearer {key}"]}, "api_key": key}
     allow = Allowlist.from_data([{"fingerprint": fingerprint_secret(key), "reason": "fixture"}])
     assert [f.rule for f in scan_value(doc)] == ["openai-api-key", "openai-api-key"]

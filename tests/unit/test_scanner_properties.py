@@ -13,6 +13,7 @@ from urllib.parse import quote
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import secret_samples
 from replaykit.scrub import patterns as P
 from replaykit.scrub.scanner import PLACEHOLDERS, fingerprint_secret, scan_cassette_data, scan_value
 
@@ -115,8 +116,8 @@ _paths = st.lists(st.one_of(st.tuples(st.just("k"), st.sampled_from(KEYS)),
 @given(rule=st.sampled_from(LIVE_RULES), rng=_rngs, path=_paths,
        how=st.sampled_from(["plain", "prose", "base64", "url", "url-query", "key"]))
 def test_planted_secret_is_found_exactly_at_its_location(rule: str, rng: random.Random, path: list, how: str) -> None:
-    secret = P.sample_secret(rule, rng)
-    stored, suffixes = _wrap(P.sample_in_context(rule, secret), "plain" if how == "key" else how)
+    secret = secret_samples.sample_secret(rule, rng)
+    stored, suffixes = _wrap(secret_samples.sample_in_context(rule, secret), "plain" if how == "key" else how)
     doc, location = _plant(stored, path, rng, as_key=how == "key")
 
     findings = scan_value(doc, location="doc")
@@ -133,10 +134,10 @@ def test_planted_secret_is_found_exactly_at_its_location(rule: str, rng: random.
 @given(rule=st.sampled_from(LIVE_RULES), rng=_rngs,
        exchange=st.integers(0, 3), side=st.sampled_from(["request", "response"]))
 def test_planted_secret_in_a_header_of_a_cassette(rule: str, rng: random.Random, exchange: int, side: str) -> None:
-    secret = P.sample_secret(rule, rng)
+    secret = secret_samples.sample_secret(rule, rng)
     interactions = [{"request": {"uri": "https://api.openai.com/v1/chat/completions", "headers": {}},
                      "response": {"headers": {"Content-Type": ["application/json"]}}} for _ in range(4)]
-    interactions[exchange][side]["headers"]["x-note"] = [P.sample_in_context(rule, secret)]
+    interactions[exchange][side]["headers"]["x-note"] = [secret_samples.sample_in_context(rule, secret)]
 
     findings = scan_cassette_data({"version": 1, "interactions": interactions}, file="c.yaml")
 
@@ -147,7 +148,7 @@ def test_planted_secret_in_a_header_of_a_cassette(rule: str, rng: random.Random,
 @SETTINGS
 @given(rng=_rngs, benign=st.booleans())
 def test_high_entropy_token_only_in_unknown_headers(rng: random.Random, benign: bool) -> None:
-    token = P.sample_secret("high-entropy-header", rng)
+    token = secret_samples.sample_secret("high-entropy-header", rng)
     name = rng.choice(BENIGN_HEADERS[:7]) if benign else rng.choice(["x-upstream", "x-custom-thing", "x-trace-extra"])
     findings = scan_value({"headers": {name: [token]}})
     if benign:

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import secret_samples
 from replaykit.exchange import Body, Exchange, Request, Response
 from replaykit.scrub import patterns as P
 from replaykit.scrub.sanitize import scrub_exchange, scrub_headers, scrub_string, scrub_value
@@ -67,7 +68,7 @@ def test_header_names_that_hold_counts_ids_flags_and_digests_are_kept(header: st
 
 
 def test_basic_credentials_outside_authorization() -> None:
-    token = P.sample_secret("basic-auth", RNG)
+    token = secret_samples.sample_secret("basic-auth", RNG)
     headers = {"X-Forwarded-Authorization": [f"Basic {token}"], "X-Note": [f"upstream said Basic {token}"]}
     assert [f.rule for f in scan_value({"headers": headers})] == ["basic-auth", "basic-auth"]
     out = scrub_headers(headers, request=False)
@@ -136,7 +137,7 @@ def test_secret_right_after_a_json_escape_in_unparsed_text(escape: str) -> None:
     "rule", ["slack-token", "stripe-key", "huggingface-token", "npm-token", "google-oauth-token"]
 )
 def test_new_token_families(rule: str) -> None:
-    token = P.sample_secret(rule, RNG)
+    token = secret_samples.sample_secret(rule, RNG)
     text = f"config: {token}\n"
     assert [f.rule for f in scan_text(text)] == [rule]
     cleaned = scrub_string(text)
@@ -185,7 +186,7 @@ def test_precision_digest_header_unchanged() -> None:
 
 
 def test_checksums_dropped_when_the_body_was_scrubbed() -> None:
-    leak = P.sample_secret("github-token", RNG)
+    leak = secret_samples.sample_secret("github-token", RNG)
     headers = {"x-amz-checksum-crc32": ["AAAAAA=="], "Content-MD5": ["rL0Y20zC+Fzt72VPzMSk2A=="], "ETag": ['"x"']}
     req = Request("GET", "https://b.s3.amazonaws.com/k", {}, Body("empty"))
     dirty = Exchange(0, "s3.GetObject", req, Response(200, "OK", dict(headers), Body("text", f"token {leak}")))
@@ -220,7 +221,7 @@ def _style(words: tuple[str, ...], style: int, prefix: str) -> str:
        rng=RNGS)
 def test_credential_names_any_style(words: tuple[str, ...], style: int, prefix: str, rng: random.Random) -> None:
     name = _style(words, style, prefix)
-    value = P.sample_secret("credential-field", rng)
+    value = secret_samples.sample_secret("credential-field", rng)
     doc = {"outer": {name: value}}
     assert [f.rule for f in scan_value(doc)] == ["credential-field"], name
     assert scan_value(scrub_value(doc)) == []
@@ -234,7 +235,7 @@ def test_credential_names_any_style(words: tuple[str, ...], style: int, prefix: 
 def test_credential_header_names_any_style(word: str, prefix: str, upper: bool, rng: random.Random) -> None:
     name = f"{prefix}-{word}"
     name = name.upper() if upper else name.title()
-    value = rng.choice([UUID, HEX32, P.sample_secret("high-entropy-header", rng)])
+    value = rng.choice([UUID, HEX32, secret_samples.sample_secret("high-entropy-header", rng)])
     assert scrub_headers({name: [value]}, request=False) == {name: ["REDACTED"]}
     assert [f.rule for f in scan_value({"headers": {name: [value]}})] == ["credential-field"]
 
@@ -244,7 +245,7 @@ def test_credential_header_names_any_style(word: str, prefix: str, upper: bool, 
                              "npm-token", "google-api-key", "jwt"]),
        escape=st.sampled_from(["\\n", "\\t", "\\r", "\\b", "\\f"]), rng=RNGS)
 def test_escape_before_any_secret(rule: str, escape: str, rng: random.Random) -> None:
-    secret = P.sample_secret(rule, rng)
+    secret = secret_samples.sample_secret(rule, rng)
     text = '{"arguments": "{\\"a\\": \\"x' + escape + secret + '\\"}"}'
     assert rule in [f.rule for f in scan_text(text)]
     assert secret not in scrub_string(text)

@@ -16,6 +16,7 @@ from typing import Any
 from replaykit.cassette import bodies
 from replaykit.exchange import Exchange, header_value
 from replaykit.providers import bedrock as bedrock_provider
+from replaykit.providers import openai as openai_provider
 
 Response = dict[str, Any]
 
@@ -26,22 +27,6 @@ _ERROR_STATUS = re.compile(r"code: ?[45]\d\d")
 BEDROCK_MESSAGES = bedrock_provider.ERROR_MESSAGES
 BEDROCK_STREAM_MESSAGES = bedrock_provider.STREAM_EXCEPTION_MESSAGES
 bedrock_statuses = bedrock_provider.error_statuses
-# OpenAI: status -> (error.type, error.code, message)
-_OPENAI_BY_STATUS = {
-    400: ("invalid_request_error", None, "Invalid request."),
-    401: ("invalid_request_error", "invalid_api_key", "Incorrect API key provided."),
-    404: ("invalid_request_error", "model_not_found", "The model does not exist or you do not have access to it."),
-    408: ("timeout", None, "Request timed out."),
-    429: (
-        "requests",
-        "rate_limit_exceeded",
-        "Rate limit reached for requests per min (RPM): Limit 500, Used 500, Requested 1. "
-        "Please try again in 120ms. Visit https://platform.openai.com/account/rate-limits to learn more.",
-    ),
-    500: ("server_error", None, "The server had an error while processing your request. Sorry about that!"),
-    502: ("server_error", None, "Bad gateway."),
-    503: ("server_error", None, "The engine is currently overloaded, please try again later."),
-}
 # S3: status -> (Code, Message)
 _S3_BY_STATUS = {
     403: ("AccessDenied", "Access Denied"),
@@ -94,7 +79,10 @@ def openai_error(
     status: int, error_type: str | None = None, message: str | None = None, retry_after: float | None = None
 ) -> Response:
     """An OpenAI API error: ``{"error": {...}}`` body; 429s carry ``retry-after`` and ``x-ratelimit-*`` headers."""
-    kind, code, text = _OPENAI_BY_STATUS.get(status, ("server_error", None, "The server had an error."))
+    template, kind, code = openai_provider.ERRORS_BY_STATUS.get(
+        status, ("The server had an error.", "server_error", None)
+    )
+    text = template.format(model="gpt-4o-mini")
     headers: dict[str, list[str]] = {
         "content-type": ["application/json"],
         "x-request-id": [f"req_{uuid.uuid4().hex}"],

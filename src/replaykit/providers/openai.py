@@ -13,6 +13,35 @@ VOLATILE_REQUEST_FIELDS: tuple[str, ...] = ("user", "metadata", "safety_identifi
 _ID_SEGMENT = re.compile(r"^(?:[a-z]+[-_][A-Za-z0-9_-]{6,}|[A-Za-z0-9_-]{20,})$")
 _RETRIEVE = {"models": "models.retrieve", "files": "files.retrieve", "batches": "batches.retrieve"}
 
+# status -> (message, type, code) of the errors OpenAI sends; ``{model}`` is filled in. The sandbox and fault
+# injection both answer with these.
+ERRORS_BY_STATUS: dict[int, tuple[str, str, str | None]] = {
+    400: ("Invalid request (sandbox trigger).", "invalid_request_error", None),
+    401: (
+        "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.",
+        "invalid_request_error",
+        "invalid_api_key",
+    ),
+    403: ("Country, region, or territory not supported", "request_forbidden", "unsupported_country_region_territory"),
+    404: (
+        "The model `{model}` does not exist or you do not have access to it.",
+        "invalid_request_error",
+        "model_not_found",
+    ),
+    409: ("The request conflicted with another request.", "invalid_request_error", None),
+    422: ("The request could not be processed.", "invalid_request_error", None),
+    429: (
+        "Rate limit reached for {model} in organization org-sandbox on requests per min (RPM): Limit 500, Used 500, "
+        "Requested 1. Please try again in 120ms. Visit https://platform.openai.com/account/rate-limits to learn "
+        "more.",
+        "requests",
+        "rate_limit_exceeded",
+    ),
+    500: ("The server had an error while processing your request. Sorry about that!", "server_error", None),
+    502: ("Bad gateway.", "server_error", None),
+    503: ("The server is overloaded or not ready yet.", "server_error", None),
+}
+
 
 # the smallest call of each operation a user can make: whatever else the SDK puts in the body is its own default
 _MINIMAL_CALLS: tuple[tuple[str, str, dict[str, Any]], ...] = (

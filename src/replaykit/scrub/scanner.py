@@ -67,8 +67,6 @@ PLACEHOLDERS: dict[str, str] = {
 }
 
 RULES = P.RULES
-sample_secret = P.sample_secret
-sample_in_context = P.sample_in_context
 canonical_secret = P.canonical_secret
 MAX_DEPTH = 8  # decoding layers (json/base64/url) followed inside one value
 CASSETTE_SUFFIXES = (".yaml", ".yml", ".json")
@@ -563,8 +561,6 @@ __all__ = [
     "fingerprint_of",
     "fingerprint_secret",
     "preview_of",
-    "sample_in_context",
-    "sample_secret",
     "scan_cassette_data",
     "scan_document_text",
     "scan_file",

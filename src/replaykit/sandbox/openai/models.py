@@ -12,6 +12,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
+from replaykit.providers import openai as openai_provider
 from replaykit.sandbox import _text
 
 EMBEDDING_DIMS = {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072, "text-embedding-ada-002": 1536}
@@ -26,34 +27,6 @@ _EXTRA_MODELS = (
 )
 _ERROR_RE = re.compile(r"^sandbox-error-(\d{3})$")
 STREAM_CUT_MODEL = "sandbox-stream-cut"
-
-# status -> (message, type, code) for triggered errors; 404 and 401 get request-specific messages
-_STATUS_ERRORS: dict[int, tuple[str, str, str | None]] = {
-    400: ("Invalid request (sandbox trigger).", "invalid_request_error", None),
-    401: (
-        "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.",
-        "invalid_request_error",
-        "invalid_api_key",
-    ),
-    403: ("Country, region, or territory not supported", "request_forbidden", "unsupported_country_region_territory"),
-    404: (
-        "The model `{model}` does not exist or you do not have access to it.",
-        "invalid_request_error",
-        "model_not_found",
-    ),
-    409: ("The request conflicted with another request.", "invalid_request_error", None),
-    422: ("The request could not be processed.", "invalid_request_error", None),
-    429: (
-        "Rate limit reached for {model} in organization org-sandbox on requests per min (RPM): Limit 500, Used 500, "
-        "Requested 1. Please try again in 120ms. Visit https://platform.openai.com/account/rate-limits to learn "
-        "more.",
-        "requests",
-        "rate_limit_exceeded",
-    ),
-    500: ("The server had an error while processing your request. Sorry about that!", "server_error", None),
-    502: ("Bad gateway.", "server_error", None),
-    503: ("The server is overloaded or not ready yet.", "server_error", None),
-}
 
 
 class OpenAIError(Exception):
@@ -78,7 +51,9 @@ class OpenAIError(Exception):
 
 def triggered_error(status: int, model: str = "") -> OpenAIError:
     """The error a ``sandbox-error-<status>`` model or the trigger header asks for."""
-    message, kind, code = _STATUS_ERRORS.get(status, (f"Sandbox error {status}.", "server_error", None))
+    message, kind, code = openai_provider.ERRORS_BY_STATUS.get(
+        status, (f"Sandbox error {status}.", "server_error", None)
+    )
     return OpenAIError(status, message.format(model=model or "gpt-4o-mini"), kind, None, code)
 
 
