@@ -13,6 +13,8 @@ A finding whose value is a placeholder (REDACTED, EXAMPLE keys, ``${ENV_NAME}``)
 
 from __future__ import annotations
 
+from typing import Any
+
 import os
 import tempfile
 from dataclasses import dataclass
@@ -26,7 +28,8 @@ def _plugins() -> list[dict[str, str]]:
     if not _PLUGINS:
         from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
 
-        names: set[str] = {plugin.__name__ for plugin in get_mapping_from_secret_type_to_class().values()}
+        classes: list[Any] = list(get_mapping_from_secret_type_to_class().values())
+        names = {str(c.__name__) for c in classes}
         _PLUGINS.extend({"name": n} for n in sorted(names - _NOISY))
     return _PLUGINS
 
