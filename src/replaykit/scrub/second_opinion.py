@@ -13,11 +13,10 @@ A finding whose value is a placeholder (REDACTED, EXAMPLE keys, ``${ENV_NAME}``)
 
 from __future__ import annotations
 
-from typing import Any
-
 import os
 import tempfile
 from dataclasses import dataclass
+from typing import Any
 
 _NOISY = frozenset({"Base64HighEntropyString", "HexHighEntropyString", "KeywordDetector"})
 _PLUGINS: list[dict[str, str]] = []
