@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import real_corpus
+import secret_samples
 from replaykit.cli import main
-from replaykit.scrub import patterns as P
 
 REPO = Path(__file__).resolve().parents[2]
 CLEAN = REPO / "tests" / "cases" / "scan" / "clean_cassette.yaml"
@@ -25,9 +25,9 @@ FINDING_KEYS = {"rule", "description", "location", "preview", "file", "exchange"
 def tree(tmp_path: Path) -> tuple[Path, list[str]]:
     """A folder with a clean cassette, a dirty cassette, a dirty text file and things the walk must skip."""
     rng = random.Random(42)
-    key = P.sample_secret("openai-api-key", rng)
-    akid = P.sample_secret("aws-access-key-id", rng)
-    token = P.sample_secret("github-token", rng)
+    key = secret_samples.sample_secret("openai-api-key", rng)
+    akid = secret_samples.sample_secret("aws-access-key-id", rng)
+    token = secret_samples.sample_secret("github-token", rng)
     root = tmp_path / "project"
     (root / "cassettes").mkdir(parents=True)
     shutil.copy(CLEAN, root / "cassettes" / "clean.yaml")

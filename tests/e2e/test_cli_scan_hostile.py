@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+import secret_samples
 from replaykit.cli import main
-from replaykit.scrub import patterns as P
 
 BOMB = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
     f"{b}: &{b} [{', '.join(['*' + a] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi", strict=True)
@@ -59,7 +59,7 @@ def test_bad_input_exits_2_naming_the_file(case: str, tmp_path: Path, capsys: py
 
 def test_bad_files_do_not_hide_findings_in_others(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _bad_inputs(tmp_path)
-    token = P.sample_secret("github-token", random.Random(3))
+    token = secret_samples.sample_secret("github-token", random.Random(3))
     (tmp_path / "notes.md").write_text(f"token {token}\n")
     code = main(["scan", "--format", "json", "--max-size", "2M", str(tmp_path)])
     out, err = capsys.readouterr()
@@ -74,7 +74,7 @@ def test_bad_files_do_not_hide_findings_in_others(tmp_path: Path, capsys: pytest
 
 
 def test_utf16_and_utf32_files_are_scanned(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    akid = P.sample_secret("aws-access-key-id", random.Random(5))
+    akid = secret_samples.sample_secret("aws-access-key-id", random.Random(5))
     text = f"version: 1\ninteractions: []\nnote: {akid}\n"
     for enc in ("utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le"):
         (tmp_path / f"c-{enc}.yaml").write_bytes(text.encode(enc))
@@ -107,7 +107,7 @@ def test_large_file_streams_with_line_numbers(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setattr(scanner, "_CHUNK", 4096)
     monkeypatch.setattr(scanner, "_OVERLAP", 256)
     rng = random.Random(11)
-    keys = [P.sample_secret("github-token", rng) for _ in range(3)]
+    keys = [secret_samples.sample_secret("github-token", rng) for _ in range(3)]
     lines = ["filler line " + str(i) for i in range(3000)]
     for n, key in zip((100, 1500, 2999), keys, strict=True):
         lines[n] = f"leak {key}"
