@@ -10,24 +10,10 @@ import sys
 import textwrap
 import time
 
+from recording_child import recording_child
 from replaykit.cassette import load_exchanges
 
-CHILD = textwrap.dedent("""
-    import sys, httpx
-    from replaykit.config import Config
-    from replaykit.recorder import use_cassette
-    base, path = sys.argv[1], sys.argv[2]
-    host_map = {base: "https://api.openai.com"}
-    round_ = 0
-    while True:
-        round_ += 1
-        with use_cassette(path, "all", config=Config(), host_map=host_map, target="sandbox"):
-            with httpx.Client() as client:
-                for i in range(150):
-                    client.post(base + "/v1/chat/completions",
-                                json={"model": "m", "messages": [{"role": "user", "content": f"{round_}-{i}" * 20}]})
-        print("saved", round_, flush=True)
-""")
+CHILD = recording_child('all', 150)
 
 
 def test_sigkill_during_recording_never_leaves_a_truncated_cassette(tmp_path, echo_server):

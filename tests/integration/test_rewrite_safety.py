@@ -11,24 +11,10 @@ import textwrap
 import time
 from pathlib import Path
 
+from recording_child import recording_child
 from replaykit.cassette import load_exchanges
 
-CHILD = textwrap.dedent("""
-    import sys, httpx
-    from replaykit.config import Config
-    from replaykit.recorder import use_cassette
-    base, path = sys.argv[1], sys.argv[2]
-    host_map = {base: "https://api.openai.com"}
-    round_ = 0
-    while True:
-        round_ += 1
-        with use_cassette(path, "rewrite", config=Config(), host_map=host_map, target="sandbox"):
-            with httpx.Client() as client:
-                for i in range(60):
-                    client.post(base + "/v1/chat/completions",
-                                json={"model": "m", "messages": [{"role": "user", "content": f"{round_}-{i}" * 20}]})
-        print("saved", round_, flush=True)
-""")
+CHILD = recording_child('rewrite', 60)
 
 
 def test_kill_9_during_use_cassette_rewrite_never_loses_the_cassette(tmp_path: Path, echo_server: str) -> None:
