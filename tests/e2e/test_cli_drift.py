@@ -158,7 +158,7 @@ def project(tmp_path):
     shutil.copy(CASES / "field_removed" / "old.yaml", root / "cassettes" / "test_a.yaml")
     shutil.copy(CASES / "noise" / "old.yaml", root / "cassettes" / "test_b.yaml")
     (root / "tests" / "contract" / "test_stub.py").write_text(STUB_TEST)
-    (root / "pyproject.toml").write_text('[tool.replaykit]\nrerecord_tests = ["tests/contract"]\n')
+    (root / "pyproject.toml").write_text('[tool.replaykit]\ntarget = "sandbox"\nrerecord_tests = ["tests/contract"]\n')
     (tmp_path / "tmp").mkdir()
     return root
 

@@ -202,3 +202,22 @@ def test_status_flags_orphans_missing_cassettes_and_sdk_gaps(tmp_path: Path) -> 
     assert any(line.startswith("no cassette: tests/test_app.py::test_never_recorded") for line in lines)
     assert replaykit(root, "status", "--older-than", "100000").returncode == 0
     assert replaykit(root, "status", "--older-than", "0").returncode == 1
+
+
+def test_rerecord_target_defaults_to_the_projects_target(tmp_path: Path) -> None:
+    """Without ``--target``, rerecord uses ``[tool.replaykit] target``, and without that the product default: live."""
+    (tmp_path / "tmp").mkdir()
+    root = tmp_path / "app"
+    (root / "tests").mkdir(parents=True)
+    (root / "tests" / "test_x.py").write_text("def test_x():\n    pass\n")
+    (root / "pyproject.toml").write_text('[tool.replaykit]\nrerecord_tests = ["tests"]\n')
+    live = replaykit(root, "rerecord")  # no credentials in the environment: refused before anything is sent
+    assert live.returncode == 2, live.stdout + live.stderr
+    assert "--target live needs credentials" in live.stderr and "OPENAI_API_KEY" in live.stderr
+    explicit = replaykit(root, "rerecord", "--target", "sandbox")
+    assert "needs credentials" not in explicit.stderr
+    assert "target=sandbox" in explicit.stdout, explicit.stdout + explicit.stderr
+    (root / "pyproject.toml").write_text('[tool.replaykit]\ntarget = "sandbox"\nrerecord_tests = ["tests"]\n')
+    configured = replaykit(root, "rerecord")
+    assert "needs credentials" not in configured.stderr
+    assert "target=sandbox" in configured.stdout, configured.stdout + configured.stderr

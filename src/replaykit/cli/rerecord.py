@@ -32,7 +32,12 @@ def add_parser(subparsers: Any) -> None:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--target", choices=TARGETS, default="sandbox", help="sandbox (default, offline) or live")
+    p.add_argument(
+        "--target",
+        choices=TARGETS,
+        default=None,
+        help="live or sandbox (default: [tool.replaykit] target / $REPLAYKIT_TARGET, else live)",
+    )
     p.add_argument("--profile", metavar="NAME", help="sandbox profile (default: [tool.replaykit] sandbox_profile)")
     p.add_argument(
         "--accept", action="store_true", help="copy changed cassettes over the committed ones and update contracts"

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from replaykit.config import TARGETS, Config, find_pyproject, load_config, pytest_testpaths
@@ -46,7 +46,7 @@ class RerecordError(ReplaykitError):
 class RerecordOptions:
     """What ``replaykit rerecord`` was asked to do."""
 
-    target: str = "sandbox"
+    target: str | None = None  # None: [tool.replaykit] target / $REPLAYKIT_TARGET, else live (the product default)
     profile: str | None = None
     accept: bool = False
     out: Path = Path("drift-report")
@@ -58,7 +58,7 @@ class RerecordOptions:
 
     def validate(self) -> None:
         """Raise ConfigError for options outside their allowed values."""
-        if self.target not in TARGETS:
+        if self.target is not None and self.target not in TARGETS:
             raise ConfigError(f"--target must be one of {', '.join(TARGETS)}, not {self.target!r}")
         if self.fail_on is not None and self.fail_on not in FAIL_ON:
             raise ConfigError(f"--fail-on must be one of {', '.join(FAIL_ON)}, not {self.fail_on!r}")
@@ -149,6 +149,8 @@ def rerecord(
     if pyproject is None:
         raise ConfigError(f"no pyproject.toml in {(start or Path.cwd()).resolve()} or above (run `replaykit init`)")
     config = load_config(pyproject.parent)
+    if options.target is None:  # the project's own record target, as `pytest --record-mode=once` would use
+        options = replace(options, target=config.target)
     root = config.root
     cassettes, contracts = config.cassette_dir, config.contracts_dir
     tests = suite_paths(config, pyproject)
