@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from replaykit.providers import aws
+from replaykit.providers.deltas import StreamDelta
 
 SERVICE = "bedrock-runtime"
 HOST_RE = re.compile(r"^bedrock-runtime(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com$")
@@ -59,6 +60,22 @@ ERROR_BY_STATUS = {
     503: "ServiceUnavailableException",
 }
 _ERROR_NAMESPACE = "http://internal.amazon.com/coral/com.amazon.bedrock/"
+
+_CONVERSE_DELTA = (("event", "contentBlockDelta"),)
+_ANTHROPIC_CHUNK_DELTA = (("event", "chunk"), ("json.bytes_json.type", "content_block_delta"))
+# the stream events whose fragments join into one text: ConverseStream's contentBlockDelta (one text per
+# contentBlockIndex) and InvokeModelWithResponseStream chunks carrying Anthropic Messages content_block_delta
+# events (one text per content block index). Signatures and redacted reasoning are opaque, sent whole.
+STREAM_DELTAS: tuple[StreamDelta, ...] = (
+    StreamDelta("eventstream", "json.delta.text", _CONVERSE_DELTA, ("json.contentBlockIndex",)),
+    StreamDelta("eventstream", "json.delta.toolUse.input", _CONVERSE_DELTA, ("json.contentBlockIndex",)),
+    StreamDelta("eventstream", "json.delta.reasoningContent.text", _CONVERSE_DELTA, ("json.contentBlockIndex",)),
+    StreamDelta("eventstream", "json.bytes_json.delta.text", _ANTHROPIC_CHUNK_DELTA, ("json.bytes_json.index",)),
+    StreamDelta(
+        "eventstream", "json.bytes_json.delta.partial_json", _ANTHROPIC_CHUNK_DELTA, ("json.bytes_json.index",)
+    ),
+    StreamDelta("eventstream", "json.bytes_json.delta.thinking", _ANTHROPIC_CHUNK_DELTA, ("json.bytes_json.index",)),
+)
 
 
 @functools.cache

@@ -7,8 +7,36 @@ import json
 import re
 from typing import Any
 
+from replaykit.providers.deltas import StreamDelta
+
 HOST = "api.openai.com"
 VOLATILE_REQUEST_FIELDS: tuple[str, ...] = ("user", "metadata", "safety_identifier", "prompt_cache_key")
+
+# Responses API stream events whose ``delta`` is a fragment of one text, and the fields that name that text
+_RESPONSES_DELTAS: dict[str, tuple[str, ...]] = {
+    "response.output_text.delta": ("item_id", "output_index", "content_index"),
+    "response.refusal.delta": ("item_id", "output_index", "content_index"),
+    "response.reasoning_text.delta": ("item_id", "output_index", "content_index"),
+    "response.reasoning_summary_text.delta": ("item_id", "output_index", "summary_index"),
+    "response.function_call_arguments.delta": ("item_id", "output_index"),
+    "response.custom_tool_call_input.delta": ("item_id", "output_index"),
+    "response.code_interpreter_call_code.delta": ("item_id", "output_index"),
+    "response.mcp_call_arguments.delta": ("item_id", "output_index"),
+    "response.audio.transcript.delta": (),
+}
+# the SSE events whose fragments join into one text: chat completion chunks (per choice, per tool call; the
+# ``reasoning_content`` of OpenAI-compatible servers too), legacy completions, and the Responses deltas above
+STREAM_DELTAS: tuple[StreamDelta, ...] = (
+    StreamDelta("sse", "data.choices[index].delta.content"),
+    StreamDelta("sse", "data.choices[index].delta.refusal"),
+    StreamDelta("sse", "data.choices[index].delta.reasoning_content"),
+    StreamDelta("sse", "data.choices[index].delta.tool_calls[index].function.arguments"),
+    StreamDelta("sse", "data.choices[index].text", (("data.object", "text_completion"),)),
+    *(
+        StreamDelta("sse", "data.delta", (("data.type", kind),), tuple(f"data.{g}" for g in group))
+        for kind, group in _RESPONSES_DELTAS.items()
+    ),
+)
 
 _ID_SEGMENT = re.compile(r"^(?:[a-z]+[-_][A-Za-z0-9_-]{6,}|[A-Za-z0-9_-]{20,})$")
 _RETRIEVE = {"models": "models.retrieve", "files": "files.retrieve", "batches": "batches.retrieve"}

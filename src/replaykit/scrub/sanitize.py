@@ -12,7 +12,9 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -21,6 +23,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from replaykit.exchange import Body, Exchange
 from replaykit.providers import PLACEHOLDER_ACCOUNT, canonical_uri, rewrite_to_canonical, s3, scrub_accounts, selectors
 from replaykit.scrub import patterns as P
+from replaykit.scrub import streams
 from replaykit.scrub.scanner import (
     PLACEHOLDER_ACCESS_KEY_ID,
     PLACEHOLDER_ANTHROPIC_KEY,
@@ -31,6 +34,7 @@ from replaykit.scrub.scanner import (
 )
 
 REDACTED = PLACEHOLDER_SECRET
+Edit = streams.Edit
 
 # request headers that are pure noise (dates, invocation ids, telemetry) and are not stored at all
 DROP_REQUEST_HEADERS = frozenset(
@@ -151,22 +155,32 @@ def _bearer(m: re.Match[str]) -> str:
 _EXAMPLE_KEY_ID = re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|AIDA|AROA)[A-Z0-9]{9}EXAMPLE(?![A-Z0-9])")
 
 
+def _bearer_edits(text: str) -> list[Edit]:
+    if "earer" not in text and "EARER" not in text:
+        return []
+    return [(m.start(2), m.end(2), REDACTED) for m in _BEARER.finditer(text) if _bearer(m) != m.group(0)]
+
+
+def _example_edits(text: str) -> list[Edit]:
+    if "EXAMPLE" not in text:
+        return []
+    return [(m.start(), m.end(), PLACEHOLDER_ACCESS_KEY_ID) for m in _EXAMPLE_KEY_ID.finditer(text)]
+
+
+def _secret_edits(text: str) -> list[Edit]:
+    return [(start, end, _replacement(rule_id, secret)) for rule_id, start, end, secret in P.secret_spans(text)]
+
+
+# the built-in passes, in order: each reads the text the previous one wrote
+_PASSES = (_bearer_edits, _example_edits, _secret_edits)
+
+
 def _replace_spans(text: str) -> str:
-    if "earer" in text or "EARER" in text:
-        text = _BEARER.sub(_bearer, text)
-    if "EXAMPLE" in text:
-        text = _EXAMPLE_KEY_ID.sub(PLACEHOLDER_ACCESS_KEY_ID, text)
-    spans = P.secret_spans(text)
-    if not spans:
-        return text
-    parts: list[str] = []
-    last = 0
-    for rule_id, start, end, secret in spans:
-        parts.append(text[last:start])
-        parts.append(_replacement(rule_id, secret))
-        last = end
-    parts.append(text[last:])
-    return "".join(parts)
+    for find in _PASSES:
+        edits = find(text)
+        if edits:
+            text = streams.apply_edits(text, edits)
+    return text
 
 
 # header values and URLs repeat on every request of a run: remember the short ones (measured 70 → 19 µs/request)
@@ -182,6 +196,36 @@ def scrub_string(text: str, rules: Rules | None = None) -> str:
         for pattern, repl in rules.regex:
             text = pattern.sub(repl, text)
     return text
+
+
+def scrub_passes(text: str, rules: Rules | None = None) -> tuple[str, list[list[Edit]]]:
+    """What ``scrub_value`` makes of a string, and the edits of each pass that made it.
+
+    Each pass's offsets are in the text that pass read. ``replaykit.scrub.streams.split_edits`` maps them onto
+    the fragments a stream split the text into.
+    """
+    passes: list[list[Edit]] = []
+    original = text
+    finders: list[Callable[[str], list[Edit]]] = list(_PASSES)
+    for pattern, repl in rules.regex if rules else ():
+        finders.append(functools.partial(_regex_edits, pattern, repl))
+    for find in finders:
+        edits = find(text)
+        if edits:
+            text = streams.apply_edits(text, edits)
+            passes.append(edits)
+    wrapped = _scrub_base64(text, rules)
+    if wrapped != text:
+        passes.append([(0, len(text), wrapped)])
+        text = wrapped
+    expected = _scrub_base64(scrub_string(original, rules), rules)
+    if text != expected:  # the passes and scrub_string disagree (a user regex's template): trust scrub_string
+        return expected, [streams.diff_edit(original, expected)]
+    return text, passes
+
+
+def _regex_edits(pattern: re.Pattern[str], repl: str, text: str) -> list[Edit]:
+    return [(m.start(), m.end(), m.expand(repl)) for m in pattern.finditer(text)]
 
 
 def _scrub_base64(text: str, rules: Rules | None) -> str:
@@ -368,9 +412,55 @@ def scrub_body(body: Body, rules: Rules | None = None) -> Body:
         return Body("json", scrub_value(body.value, rules), body.json_style)
     if body.kind == "text":
         return Body("text", scrub_string(body.value, rules))
-    if body.kind in ("eventstream", "sse"):
-        return Body(body.kind, [scrub_value(ev, rules) for ev in body.value])
+    if body.kind in streams.BODY_KINDS:
+        return Body(body.kind, scrub_events(body.kind, body.value, rules))
     return body
+
+
+_MAX_ROUNDS = 4  # each round only ever removes text; the scanner refuses the write if any secret is left after
+
+
+def scrub_events(kind: str, events: list[Any], rules: Rules | None = None) -> list[Any]:
+    """Scrub stream events (``sse`` or ``eventstream``): each logical text whole, then every event on its own.
+
+    A secret streamed over several deltas is found in the joined text of its content block or tool call and removed
+    from the fragments (``replaykit.scrub.streams``): the same number of events, whose fragments join to the
+    scrubbed text. Then each event is scrubbed as any JSON is. Should that change a fragment (a fragment alone can
+    look like a key its neighbours make a longer word of), the texts are joined and scrubbed again.
+    """
+    events = _scrub_joined(kind, events, rules, copy_first=True)
+    for _ in range(_MAX_ROUNDS):
+        events = [scrub_value(ev, rules) for ev in events]
+        rejoined = _scrub_joined(kind, events, rules, copy_first=False)
+        if rejoined is events:
+            break
+        events = rejoined
+    return events
+
+
+def _scrub_joined(kind: str, events: list[Any], rules: Rules | None, *, copy_first: bool) -> list[Any]:
+    """``events`` with each multi-event text scrubbed whole (the same list when nothing changed)."""
+    changes: list[tuple[int, list[str]]] = []
+    view = streams.StreamView(kind, events)
+    for i, text in enumerate(view.texts):
+        if len(text.fragments) < 2:
+            continue  # one fragment is the event's own string: scrub_value sees it whole
+        pieces = text.pieces()
+        joined = "".join(pieces)
+        scrubbed, passes = scrub_passes(joined, rules)
+        if scrubbed == joined:
+            continue
+        for edits in passes:
+            pieces = streams.split_edits(pieces, edits)
+        changes.append((i, pieces))
+    if not changes:
+        return events
+    if copy_first:
+        events = copy.deepcopy(events)
+        view = streams.StreamView(kind, events)
+    for i, pieces in changes:
+        view.replace(view.texts[i], pieces)
+    return events
 
 
 def _is_checksum(name: str) -> bool:

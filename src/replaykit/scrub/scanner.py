@@ -10,7 +10,9 @@ the first four characters, the length and a hash prefix; ``fingerprint`` (16 hex
 
 Locations are JSON-path-like: ``interactions[0].request.headers.Authorization[0]``,
 ``interactions[1].response.body.string<base64><json>.delta.text``, ``interactions[0].request.body.json.{key #2}``
-(a key that is itself a secret is shown by position, never by name) or ``line 12`` for text files.
+(a key that is itself a secret is shown by position, never by name) or ``line 12`` for text files. A stream body
+is also read as the texts its deltas join into (``replaykit.scrub.streams``): a key split over events 3 to 7 is
+found at ``interactions[0].response.body.sse[3..7]<joined data.choices[0].delta.content>``.
 
 Severity: ``high`` for credentials, ``medium`` for the entropy heuristic, ``low`` for identifiers that tie a
 cassette to an account (AWS account ids, OpenAI org/project ids). Every severity is a finding (exit 1, refused
@@ -35,7 +37,7 @@ import yaml
 from replaykit.codecs.safe import UnsafeDocumentError, load_json, load_yaml
 from replaykit.errors import CassetteError, read_bytes
 from replaykit.scrub import patterns as P
-from replaykit.scrub import second_opinion
+from replaykit.scrub import second_opinion, streams
 from replaykit.scrub.allowlist import ALLOWLIST_FILENAME, Allowlist, fingerprint_of
 
 # Canonical placeholders the sanitizer writes. Each one is shaped so that no live rule matches it (the key id
@@ -230,11 +232,22 @@ class _Scanner:
         """A mapping entry: ``headers`` mappings get header context; scalars get their key's context."""
         if P.norm_name(name) == "headers" and isinstance(value, dict):
             return self.walk(value, loc, depth, headers=True)
+        if name in streams.BODY_KINDS and isinstance(value, list):
+            return self.stream(name, value, loc, depth)
         if isinstance(value, (str, bytes, bytearray)):
             return self.scalar(name, value, loc, depth, header=False)
         if isinstance(value, int) and not isinstance(value, bool):
             return self.context(name, str(value), loc, header=False)
         return self.walk(value, loc, depth)
+
+    def stream(self, kind: str, events: list[Any], loc: str, depth: int) -> list[Finding]:
+        """Stream events one by one, then each logical text their deltas spell out, joined (``<joined …>``)."""
+        out = self.walk(events, loc, depth)
+        for text in streams.StreamView(kind, events).texts:
+            if len(text.fragments) > 1:
+                where = f"{loc}[{text.events}]<joined {text.label}>"
+                out = _merge(out, self.string(text.joined(), where, depth + 1), any_rule=True)
+        return out
 
     def header(self, name: str, value: Any, loc: str, depth: int) -> list[Finding]:
         """A header: each value is scanned, then judged by the header's name (credential, account, entropy)."""
