@@ -35,9 +35,11 @@ _SEP = r"[\"']?\s*(?:[:=]|>|%3[Dd])\s*[\"']?"  # key/value separator in JSON, YA
 
 def _rx(pattern: str) -> re.Pattern[str]:
     """Compile a rule; a secret right after a JSON escape (a backslash-n before ``AKIA…``) still matches."""
-    for left in ("(?<![A-Za-z0-9])", "(?<![A-Za-z0-9_-])", "(?<![A-Za-z0-9_])", "(?<![A-Za-z0-9/+])"):
-        pattern = pattern.replace(left, f"(?:{left}|(?<=\\\\[nrtbf]))")
-    return re.compile(pattern)
+    # every left boundary that refuses a letter would refuse the ``n`` of ``\\n``: it also accepts a JSON escape
+    return re.compile(_LEFT_BOUNDARY.sub(lambda m: f"(?:{m.group(0)}|(?<=\\\\[nrtbf]))", pattern))
+
+
+_LEFT_BOUNDARY = re.compile(r"\(\?<!\[(?:\\w|[^\]]*a-z)[^\]]*\]\)")
 
 
 RULES: tuple[Rule, ...] = (

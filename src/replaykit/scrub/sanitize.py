@@ -171,8 +171,9 @@ def _secret_edits(text: str) -> list[Edit]:
     return [(start, end, _replacement(rule_id, secret)) for rule_id, start, end, secret in P.secret_spans(text)]
 
 
-# the built-in passes, in order: each reads the text the previous one wrote
-_PASSES = (_bearer_edits, _example_edits, _secret_edits)
+# the built-in passes, in order: each reads the text the previous one wrote (example key ids last: a secret
+# next to one is found by the key id)
+_PASSES = (_bearer_edits, _secret_edits, _example_edits)
 
 
 def _replace_spans(text: str) -> str:
