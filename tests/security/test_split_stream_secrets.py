@@ -25,7 +25,8 @@ FAMILIES = [r.id for r in P.RULES if r.regex is not None or r.id == "private-key
 WORDS = ("the model streamed a short answer about Paris and the weather while the user asked for a summary of "
          "results with three bullet points keep it brief thanks").split()
 # REPLAYKIT_SECURITY_EXAMPLES=5000 for a deeper hunt than the suite's default
-SETTINGS = settings(max_examples=int(os.environ.get("REPLAYKIT_SECURITY_EXAMPLES", "300")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+EXAMPLES = int(os.environ.get("REPLAYKIT_SECURITY_EXAMPLES", "300"))
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 # ---- one builder per stream kind: fragments -> stored events (the cassette form), and back ------------------------
