@@ -65,11 +65,13 @@ _CONVERSE_DELTA = (("event", "contentBlockDelta"),)
 _ANTHROPIC_CHUNK_DELTA = (("event", "chunk"), ("json.bytes_json.type", "content_block_delta"))
 # the stream events whose fragments join into one text: ConverseStream's contentBlockDelta (one text per
 # contentBlockIndex) and InvokeModelWithResponseStream chunks carrying Anthropic Messages content_block_delta
-# events (one text per content block index). Signatures and redacted reasoning are opaque, sent whole.
+# events (one text per content block index). Signatures and redacted reasoning are opaque, sent whole; citations
+# and images arrive whole too (tests/unit/test_stream_view.py checks this against botocore's ContentBlockDelta).
 STREAM_DELTAS: tuple[StreamDelta, ...] = (
     StreamDelta("eventstream", "json.delta.text", _CONVERSE_DELTA, ("json.contentBlockIndex",)),
     StreamDelta("eventstream", "json.delta.toolUse.input", _CONVERSE_DELTA, ("json.contentBlockIndex",)),
     StreamDelta("eventstream", "json.delta.reasoningContent.text", _CONVERSE_DELTA, ("json.contentBlockIndex",)),
+    StreamDelta("eventstream", "json.delta.toolResult[index].text", _CONVERSE_DELTA, ("json.contentBlockIndex",)),
     StreamDelta("eventstream", "json.bytes_json.delta.text", _ANTHROPIC_CHUNK_DELTA, ("json.bytes_json.index",)),
     StreamDelta(
         "eventstream", "json.bytes_json.delta.partial_json", _ANTHROPIC_CHUNK_DELTA, ("json.bytes_json.index",)

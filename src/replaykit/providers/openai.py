@@ -13,6 +13,8 @@ HOST = "api.openai.com"
 VOLATILE_REQUEST_FIELDS: tuple[str, ...] = ("user", "metadata", "safety_identifier", "prompt_cache_key")
 
 # Responses API stream events whose ``delta`` is a fragment of one text, and the fields that name that text
+# (tests/unit/test_stream_view.py checks this against the installed SDK's event models; ``response.audio.delta``
+# is base64 audio, not text)
 _RESPONSES_DELTAS: dict[str, tuple[str, ...]] = {
     "response.output_text.delta": ("item_id", "output_index", "content_index"),
     "response.refusal.delta": ("item_id", "output_index", "content_index"),
@@ -22,6 +24,7 @@ _RESPONSES_DELTAS: dict[str, tuple[str, ...]] = {
     "response.custom_tool_call_input.delta": ("item_id", "output_index"),
     "response.code_interpreter_call_code.delta": ("item_id", "output_index"),
     "response.mcp_call_arguments.delta": ("item_id", "output_index"),
+    "response.shell_call_command.delta": ("output_index", "command_index"),
     "response.audio.transcript.delta": (),
 }
 # the SSE events whose fragments join into one text: chat completion chunks (per choice, per tool call; the
