@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -71,16 +72,19 @@ def _run(project: Path, url: str, *args: str) -> subprocess.CompletedProcess[str
     return subprocess.run(args, cwd=project, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
-def _strings(value: object) -> Iterator[str]:
+def _joined_by_path(value: Any, path: str = "", out: dict[str, list[str]] | None = None) -> dict[str, str]:
+    """Every string of the YAML joined with the others at the same path, list positions ignored: a stream's deltas
+    (``...sse.data.choices.delta.content``) read in order, as a reader of the cassette would join them."""
+    out = {} if out is None else out
     if isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
+        for key, item in value.items():
+            _joined_by_path(item, f"{path}.{key}", out)
     elif isinstance(value, list):
-        found = [s for item in value for s in _strings(item)]
-        yield from found
-        yield "".join(found)  # a stream's deltas, read in order
+        for item in value:
+            _joined_by_path(item, path, out)
     elif isinstance(value, str):
-        yield value
+        out.setdefault(path, []).append(value)
+    return {p: "".join(parts) for p, parts in out.items()}
 
 
 def test_a_project_records_a_split_key_stream_and_its_cassette_scans_clean(tmp_path: Path, hostile_url: str) -> None:
@@ -97,7 +101,7 @@ def test_a_project_records_a_split_key_stream_and_its_cassette_scans_clean(tmp_p
 
     cassettes = list((project / "cassettes").rglob("*.yaml"))
     assert len(cassettes) == 1
-    for s in _strings(yaml.safe_load(cassettes[0].read_text())):
+    for s in _joined_by_path(yaml.safe_load(cassettes[0].read_text())).values():
         assert AKID not in s
 
     scan = _run(project, hostile_url, str(Path(sys.executable).parent / "replaykit"), "scan", "cassettes")

@@ -74,7 +74,8 @@ def _converse_frames() -> list[eventstream.Message]:
                                          "start": {"toolUse": {"toolUseId": "t1", "name": "save"}}})]
     out += [_frame("contentBlockDelta", {"contentBlockIndex": 1, "delta": {"toolUse": {"input": p}}})
             for p in _cut(ARGS, 3)]
-    return [*out, _frame("contentBlockStop", {"contentBlockIndex": 1}), _frame("messageStop", {"stopReason": "tool_use"}),
+    return [*out, _frame("contentBlockStop", {"contentBlockIndex": 1}),
+            _frame("messageStop", {"stopReason": "tool_use"}),
             _frame("metadata", {"usage": {"inputTokens": 1, "outputTokens": 9, "totalTokens": 10},
                                 "metrics": {"latencyMs": 1}})]
 
@@ -153,17 +154,19 @@ def _drive(oa: openai.OpenAI, br: Any) -> dict[str, tuple[int, str, str]]:
     return seen
 
 
-def _joined_strings(value: Any) -> Iterator[str]:
-    """Every string in the YAML, plus each list's strings joined (a stream's deltas, read in order)."""
+def _joined_by_path(value: Any, path: str = "", out: dict[str, list[str]] | None = None) -> dict[str, str]:
+    """Every string of the YAML joined with the others at the same path, list positions ignored: a stream's deltas
+    (``...sse.data.choices.delta.content``) read in order, as a reader of the cassette would join them."""
+    out = {} if out is None else out
     if isinstance(value, dict):
-        for item in value.values():
-            yield from _joined_strings(item)
+        for key, item in value.items():
+            _joined_by_path(item, f"{path}.{key}", out)
     elif isinstance(value, list):
-        found = [s for item in value for s in _joined_strings(item)]
-        yield from found
-        yield "".join(found)
+        for item in value:
+            _joined_by_path(item, path, out)
     elif isinstance(value, str):
-        yield value
+        out.setdefault(path, []).append(value)
+    return {p: "".join(parts) for p, parts in out.items()}
 
 
 def test_split_secrets_are_scrubbed_from_streams_and_replay_parses_like_live(server: str, tmp_path: Path) -> None:
@@ -175,7 +178,7 @@ def test_split_secrets_are_scrubbed_from_streams_and_replay_parses_like_live(ser
 
     text = path.read_text()
     doc = yaml.safe_load(text)
-    for s in _joined_strings(doc):
+    for s in _joined_by_path(doc).values():
         assert AKID not in s and OPENAI_KEY[8:] not in s
     assert scan_path(path) == []
 
