@@ -111,3 +111,41 @@ def test_a_project_records_a_split_key_stream_and_its_cassette_scans_clean(tmp_p
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr
     live_events = recorded.stdout.split("EVENTS ")[1].split()[0]
     assert f"EVENTS {live_events} TEXT Here it is: AKIA_REDACTED (rotate it soon)." in replayed.stdout
+
+
+HAND_WRITTEN = f"""\
+interactions:
+- request:
+    method: POST
+    uri: https://bedrock-runtime.us-east-1.amazonaws.com/model/m/converse-stream
+    headers: {{}}
+    body:
+      json: {{messages: []}}
+  response:
+    status: {{code: 200, message: OK}}
+    headers:
+      Content-Type: [application/vnd.amazon.eventstream]
+    body:
+      eventstream:
+      - {{event: messageStart, type: event, json: {{role: assistant}}}}
+      - {{event: contentBlockDelta, type: event, json: {{contentBlockIndex: 0, delta: {{text: 'key {AKID[:7]}'}}}}}}
+      - {{event: contentBlockDelta, type: event, json: {{contentBlockIndex: 0, delta: {{text: '{AKID[7:15]}'}}}}}}
+      - {{event: contentBlockDelta, type: event, json: {{contentBlockIndex: 0, delta: {{text: '{AKID[15:]} ok'}}}}}}
+      - {{event: contentBlockStop, type: event, json: {{contentBlockIndex: 0}}}}
+version: 1
+"""
+
+
+def test_scan_names_a_key_that_only_the_joined_deltas_show(tmp_path: Path) -> None:
+    path = tmp_path / "cassettes" / "split.yaml"
+    path.parent.mkdir()
+    path.write_text(HAND_WRITTEN)
+    exe = str(Path(sys.executable).parent / "replaykit")
+    result = subprocess.run([exe, "scan", "--format", "json", "cassettes"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=120, check=False)
+    assert result.returncode == 1, result.stdout + result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    assert [(f["rule"], f["location"]) for f in findings] == [
+        ("aws-access-key-id", "interactions[0].response.body.eventstream[1..3]<joined json.delta.text "
+                              "(contentBlockIndex=0)>")]
+    assert AKID not in result.stdout + result.stderr

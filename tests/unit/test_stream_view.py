@@ -144,3 +144,16 @@ def test_the_converse_delta_table_covers_every_text_member_of_botocores_content_
 
     for path in strings(shape):
         assert f"json.delta.{path}" in covered, f"ContentBlockDelta.{path}: add it to providers/bedrock.py"
+
+
+def test_the_write_is_refused_when_a_key_survives_only_in_the_joined_deltas(tmp_path):
+    import pytest
+
+    from replaykit.cassette.persister import check_secrets
+    from replaykit.errors import SecretFoundError
+
+    events = [_chunk([{"index": 0, "delta": {"content": p}}]) for p in ("key: " + KEY[:10], KEY[10:] + ".")]
+    doc = {"interactions": [{"response": {"body": {"sse": events}}}]}
+    with pytest.raises(SecretFoundError) as err:
+        check_secrets(doc, tmp_path / "c.yaml")
+    assert "sse[0..1]<joined data.choices[0].delta.content>" in str(err.value) and KEY not in str(err.value)
