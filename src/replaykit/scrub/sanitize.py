@@ -205,8 +205,11 @@ def scrub_passes(text: str, rules: Rules | None = None) -> tuple[str, list[list[
     Each pass's offsets are in the text that pass read. ``replaykit.scrub.streams.split_edits`` maps them onto
     the fragments a stream split the text into.
     """
-    passes: list[list[Edit]] = []
     original = text
+    expected = _scrub_base64(scrub_string(original, rules), rules)
+    if expected == original:
+        return original, []
+    passes: list[list[Edit]] = []
     finders: list[Callable[[str], list[Edit]]] = list(_PASSES)
     for pattern, repl in rules.regex if rules else ():
         finders.append(functools.partial(_regex_edits, pattern, repl))
@@ -219,7 +222,6 @@ def scrub_passes(text: str, rules: Rules | None = None) -> tuple[str, list[list[
     if wrapped != text:
         passes.append([(0, len(text), wrapped)])
         text = wrapped
-    expected = _scrub_base64(scrub_string(original, rules), rules)
     if text != expected:  # the passes and scrub_string disagree (a user regex's template): trust scrub_string
         return expected, [streams.diff_edit(original, expected)]
     return text, passes
@@ -431,10 +433,12 @@ def scrub_events(kind: str, events: list[Any], rules: Rules | None = None) -> li
     """
     events = _scrub_joined(kind, events, rules, copy_first=True)
     for _ in range(_MAX_ROUNDS):
-        events = [scrub_value(ev, rules) for ev in events]
-        rejoined = _scrub_joined(kind, events, rules, copy_first=False)
-        if rejoined is events:
-            break
+        scrubbed = [scrub_value(ev, rules) for ev in events]
+        if scrubbed == events:
+            return scrubbed  # nothing left for either pass
+        rejoined = _scrub_joined(kind, scrubbed, rules, copy_first=False)
+        if rejoined is scrubbed:
+            return scrubbed
         events = rejoined
     return events
 

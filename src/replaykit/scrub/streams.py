@@ -40,12 +40,39 @@ class _Spec:
     group: tuple[tuple[str, ...], ...]
 
 
-def _compile(rows: tuple[StreamDelta, ...]) -> dict[str, tuple[_Spec, ...]]:
-    out: dict[str, list[_Spec]] = {kind: [] for kind in BODY_KINDS}
-    for row in rows:
-        where = tuple((_steps(path), value) for path, value in row.where)
-        out[row.body].append(_Spec(row.text, _steps(row.text), where, tuple(_steps(g) for g in row.group)))
-    return {kind: tuple(specs) for kind, specs in out.items()}
+@dataclass(frozen=True)
+class _Specs:
+    """One body kind's delta specs, dispatched by the value at their first ``where`` path (one lookup per path)."""
+
+    always: tuple[_Spec, ...]
+    by_value: tuple[tuple[tuple[str, ...], dict[str, tuple[_Spec, ...]]], ...]
+
+    def candidates(self, root: Any) -> list[_Spec]:
+        out = list(self.always)
+        for path, table in self.by_value:
+            value = _get(root, path)
+            if isinstance(value, str):
+                out += table.get(value, ())
+        return out
+
+
+def _compile(rows: tuple[StreamDelta, ...]) -> dict[str, _Specs]:
+    out: dict[str, _Specs] = {}
+    for kind in BODY_KINDS:
+        always: list[_Spec] = []
+        keyed: dict[tuple[str, ...], dict[str, list[_Spec]]] = {}
+        for row in rows:
+            if row.body != kind:
+                continue
+            where = tuple((_steps(path), value) for path, value in row.where)
+            spec = _Spec(row.text, _steps(row.text), where[1:], tuple(_steps(g) for g in row.group))
+            if where:
+                keyed.setdefault(where[0][0], {}).setdefault(where[0][1], []).append(spec)
+            else:
+                always.append(spec)
+        by_value = tuple((path, {v: tuple(specs) for v, specs in table.items()}) for path, table in keyed.items())
+        out[kind] = _Specs(tuple(always), by_value)
+    return out
 
 
 SPECS = _compile(openai.STREAM_DELTAS + bedrock.STREAM_DELTAS)
@@ -133,13 +160,13 @@ class StreamView:
         self.events = events
         self._parsed: dict[int, dict[str, Any]] = {}
         texts: dict[tuple[Any, ...], StreamText] = {}
-        specs = SPECS.get(kind, ())
+        specs = SPECS.get(kind)
         for i, event in enumerate(events):
-            if not isinstance(event, dict) or not specs:
+            if not isinstance(event, dict) or specs is None:
                 continue
             root = self._root(i, event) if kind == "sse" else event
-            for spec in specs:
-                if any(_get(root, path) != value for path, value in spec.where):
+            for spec in specs.candidates(root):
+                if spec.where and any(_get(root, path) != value for path, value in spec.where):
                     continue
                 for holder, key, keys in _resolve(root, spec.text, ()):
                     group = tuple(_hashable(_get(root, path)) for path in spec.group)
