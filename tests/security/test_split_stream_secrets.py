@@ -81,6 +81,13 @@ def _invoke(kind: str, field: str) -> Callable[[list[str]], list[dict[str, Any]]
     return build
 
 
+def _invoke_family(wrap: Callable[[str], dict[str, Any]]) -> Callable[[list[str]], list[dict[str, Any]]]:
+    def build(pieces: list[str]) -> list[dict[str, Any]]:
+        return [{"event": "chunk", "type": "event", "headers": {":content-type": "application/json"},
+                 "json": {"bytes_json": wrap(p)}} for p in pieces]
+    return build
+
+
 STREAMS: dict[str, tuple[str, Callable[[list[str]], list[dict[str, Any]]], Callable[[dict[str, Any]], str | None]]] = {
     "chat-content": ("sse", _chat("content"), lambda e: e["data"]["choices"][0]["delta"].get("content")),
     "chat-refusal": ("sse", _chat("refusal"), lambda e: e["data"]["choices"][0]["delta"].get("refusal")),
@@ -101,6 +108,17 @@ STREAMS: dict[str, tuple[str, Callable[[list[str]], list[dict[str, Any]]], Calla
                           lambda e: e["json"]["bytes_json"]["delta"]["text"]),
     "invoke-input-json-delta": ("eventstream", _invoke("input_json_delta", "partial_json"),
                                 lambda e: e["json"]["bytes_json"]["delta"]["partial_json"]),
+    # Nova: each text delta in a content block of its own, as the service streams it
+    "invoke-nova": ("eventstream", lambda ps: [
+        {"event": "chunk", "type": "event", "json": {"bytes_json": {"contentBlockDelta": {
+            "delta": {"text": p}, "contentBlockIndex": i}}}} for i, p in enumerate(ps)],
+        lambda e: e["json"]["bytes_json"]["contentBlockDelta"]["delta"]["text"]),
+    "invoke-titan": ("eventstream", _invoke_family(lambda p: {"outputText": p, "index": 0}),
+                     lambda e: e["json"]["bytes_json"]["outputText"]),
+    "invoke-llama": ("eventstream", _invoke_family(lambda p: {"generation": p, "stop_reason": None}),
+                     lambda e: e["json"]["bytes_json"]["generation"]),
+    "invoke-mistral": ("eventstream", _invoke_family(lambda p: {"outputs": [{"text": p, "stop_reason": None}]}),
+                       lambda e: e["json"]["bytes_json"]["outputs"][0]["text"]),
     "invoke-thinking-delta": ("eventstream", _invoke("thinking_delta", "thinking"),
                               lambda e: e["json"]["bytes_json"]["delta"]["thinking"]),
 }

@@ -62,7 +62,8 @@ ERROR_BY_STATUS = {
 _ERROR_NAMESPACE = "http://internal.amazon.com/coral/com.amazon.bedrock/"
 
 _CONVERSE_DELTA = (("event", "contentBlockDelta"),)
-_ANTHROPIC_CHUNK_DELTA = (("event", "chunk"), ("json.bytes_json.type", "content_block_delta"))
+_CHUNK = (("event", "chunk"),)
+_ANTHROPIC_CHUNK_DELTA = (*_CHUNK, ("json.bytes_json.type", "content_block_delta"))
 # the stream events whose fragments join into one text: ConverseStream's contentBlockDelta (one text per
 # contentBlockIndex) and InvokeModelWithResponseStream chunks carrying Anthropic Messages content_block_delta
 # events (one text per content block index). Signatures and redacted reasoning are opaque, sent whole; citations
@@ -77,6 +78,19 @@ STREAM_DELTAS: tuple[StreamDelta, ...] = (
         "eventstream", "json.bytes_json.delta.partial_json", _ANTHROPIC_CHUNK_DELTA, ("json.bytes_json.index",)
     ),
     StreamDelta("eventstream", "json.bytes_json.delta.thinking", _ANTHROPIC_CHUNK_DELTA, ("json.bytes_json.index",)),
+    # the other families' InvokeModelWithResponseStream chunks (the sandbox's native streams have the same shapes):
+    # Nova gives every text delta a content block of its own, so its text deltas form one text whatever the index
+    StreamDelta("eventstream", "json.bytes_json.contentBlockDelta.delta.text", _CHUNK),
+    StreamDelta(
+        "eventstream",
+        "json.bytes_json.contentBlockDelta.delta.toolUse.input",
+        _CHUNK,
+        ("json.bytes_json.contentBlockDelta.contentBlockIndex",),
+    ),
+    StreamDelta("eventstream", "json.bytes_json.outputText", _CHUNK),  # Titan Text
+    StreamDelta("eventstream", "json.bytes_json.generation", _CHUNK),  # Llama
+    StreamDelta("eventstream", "json.bytes_json.outputs[index].text", _CHUNK),  # Mistral
+    StreamDelta("eventstream", "json.bytes_json.choices[index].text", _CHUNK),  # DeepSeek
 )
 
 
