@@ -102,7 +102,7 @@ def test_sse_data_kept_as_a_json_string_is_read_and_written_back_parsed():
     assert all(isinstance(ev["data"], str) for ev in body.value)  # not compact JSON: stored as text
     doc = {"interactions": [{"response": {"body": {"sse": body.value}}}]}
     assert [f.location for f in scan_cassette_data(doc)] == [
-        "interactions[0].response.body.sse[0..3]<joined data.choices[0].delta.content>"]
+        "interactions[0].response.body.sse[1..2]<joined data.choices[0].delta.content>"]
     out = scrub_events("sse", body.value)
     again = sse.decode(bodies.encode(Body("sse", out)))
     assert "".join(json.loads(e.data)["choices"][0]["delta"]["content"] for e in again) == "key AKIA_REDACTED end"
@@ -157,3 +157,11 @@ def test_the_write_is_refused_when_a_key_survives_only_in_the_joined_deltas(tmp_
     with pytest.raises(SecretFoundError) as err:
         check_secrets(doc, tmp_path / "c.yaml")
     assert "sse[0..1]<joined data.choices[0].delta.content>" in str(err.value) and KEY not in str(err.value)
+
+
+def test_a_finding_in_a_long_stream_names_the_events_its_key_spans():
+    pieces = ["word "] * 20 + ["key " + KEY[:5], KEY[5:12], "", KEY[12:] + " ok"] + ["more "] * 30
+    events = [_chunk([{"index": 0, "delta": {"content": p}}]) for p in pieces]
+    doc = {"interactions": [{"response": {"body": {"sse": events}}}]}
+    assert [f.location for f in scan_cassette_data(doc)] == [
+        "interactions[0].response.body.sse[20..23]<joined data.choices[0].delta.content>"]

@@ -245,8 +245,10 @@ class _Scanner:
         out = self.walk(events, loc, depth)
         for text in streams.StreamView(kind, events).texts:
             if len(text.fragments) > 1:
+                joined = text.joined()
                 where = f"{loc}[{text.events}]<joined {text.label}>"
-                out = _merge(out, self.string(text.joined(), where, depth + 1), any_rule=True)
+                found = _narrowed(self.string(joined, where, depth + 1), text, joined, where, loc)
+                out = _merge(out, found, any_rule=True)
         return out
 
     def header(self, name: str, value: Any, loc: str, depth: int) -> list[Finding]:
@@ -315,6 +317,20 @@ def scan_document_text(text: str, *, file: str | None = None, allowlist: Allowli
 def fingerprint_secret(secret: str) -> str:
     """The fingerprint a finding of this secret carries (to pre-approve a known fixture value)."""
     return fingerprint_of(canonical_secret(secret))
+
+
+def _narrowed(found: list[Finding], text: streams.StreamText, joined: str, where: str, loc: str) -> list[Finding]:
+    """Findings in a joined stream text, named by the events their secret spans rather than the whole text's."""
+    if not found:
+        return found
+    spans = {fingerprint_of(canonical_secret(secret)): (a, b) for _rule, a, b, secret in P.secret_spans(joined)}
+    out = []
+    for f in found:
+        span = spans.get(f.fingerprint)
+        if span is not None:
+            f = replace(f, location=f.location.replace(where, f"{loc}[{text.span(*span)}]<joined {text.label}>", 1))
+        out.append(f)
+    return out
 
 
 def _bare_digest(name: str, value: str) -> bool:

@@ -13,6 +13,8 @@ The sanitizer scrubs the joined texts with this view and the scanner scans them;
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -145,8 +147,19 @@ class StreamText:
     @property
     def events(self) -> str:
         """The event range, ``3..9`` (or ``3`` for one event)."""
-        first, last = self.fragments[0].event, self.fragments[-1].event
-        return str(first) if first == last else f"{first}..{last}"
+        return _range(self.fragments[0].event, self.fragments[-1].event)
+
+    def span(self, start: int, end: int) -> str:
+        """The range of the events whose fragments hold characters ``start`` to ``end`` of the joined text."""
+        ends = list(itertools.accumulate(len(p) for p in self.pieces()))
+        first = bisect.bisect_right(ends, start)
+        last = bisect.bisect_left(ends, max(end, start + 1))
+        last = min(last, len(ends) - 1)
+        return _range(self.fragments[min(first, last)].event, self.fragments[last].event)
+
+
+def _range(first: int, last: int) -> str:
+    return str(first) if first == last else f"{first}..{last}"
 
 
 class StreamView:
