@@ -146,26 +146,26 @@ def pytest_runtestloop(session):
 """
 
 _RK_CONFTEST = f'''\
-"""replaykit project: the plugin's fixtures; in record mode the S3 objects are put into the sandbox first."""
-
-import os
+"""replaykit project: the plugin's fixtures; in record mode each S3 test's object is put into the sandbox first."""
 
 import pytest
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _seed_s3(request):
-    if (request.config.getoption("--record-mode") or "none") == "none":
-        return
-    import boto3
+@pytest.fixture
+def s3(s3, request):
+    # the plugin empties the sandbox before every recorded test, so the object goes in per test, after that reset
+    # and in-process (moto's backend, as the plugin's own reset): a request here would be recorded in the cassette
+    if (request.config.getoption("--record-mode") or "none") != "none":
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.s3.models import s3_backends
 
-    endpoints = request.getfixturevalue("sandbox_endpoints")
-    s3 = boto3.client("s3", endpoint_url=endpoints.s3, region_name="us-east-1",
-                      aws_access_key_id={DUMMY["key"]!r}, aws_secret_access_key={DUMMY["secret"]!r})
-    s3.create_bucket(Bucket={BUCKET!r})
-    for i in range(int(os.environ["SUITE_N"])):
+        i = int(request.node.name.rsplit("_", 1)[1])
+        backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
+        if {BUCKET!r} not in backend.buckets:
+            backend.create_bucket({BUCKET!r}, "us-east-1")
         data = f"object {{i}}\\n".encode() + b"line of object data\\n" * 8
-        s3.put_object(Bucket={BUCKET!r}, Key=f"objects/{{i:05d}}.txt", Body=data, ContentType="text/plain")
+        backend.put_object({BUCKET!r}, f"objects/{{i:05d}}.txt", data)
+    return s3
 '''
 
 # the user's own fixtures, as a plain vcrpy + pytest-recording suite writes them: a client per test
