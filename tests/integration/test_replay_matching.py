@@ -327,3 +327,93 @@ def _keys_equal(index: IndexedCassette) -> Callable[[Any, Any], None]:
             raise AssertionError(f"{k1} != {k2}")
 
     return replaykit
+
+
+# -- vcrpy's stubs are built once per process and swapped in only while a cassette is active -----------------------
+
+
+def _http_library_attributes() -> dict[str, Any]:
+    """What vcrpy patches, as each owner holds it (absent: the owner only inherits it)."""
+    import http.client
+
+    import httpx2
+    import urllib3.connectionpool as cpool
+    from botocore.httpsession import URLLib3Session
+
+    owners = {
+        "http.client.HTTPConnection": (http.client, "HTTPConnection"),
+        "httpx2.HTTPTransport.handle_request": (httpx2.HTTPTransport, "handle_request"),
+        "urllib3 HTTPSConnectionPool._get_conn": (cpool.HTTPSConnectionPool, "_get_conn"),
+        "urllib3 HTTPSConnectionPool.ConnectionCls": (cpool.HTTPSConnectionPool, "ConnectionCls"),
+        "botocore URLLib3Session.send": (URLLib3Session, "send"),
+    }
+    return {label: vars(owner).get(name, "absent") for label, (owner, name) in owners.items()}
+
+
+def test_outside_cassettes_the_http_libraries_are_the_real_ones_again(server, tmp_path):
+    path = tmp_path / "real-again.yaml"
+    before = _http_library_attributes()
+    _record(server, path, lambda oc, br: [_chat(oc, "real"), _converse(br, "real")])
+    for _ in range(2):
+        with use_cassette(path, "none", config=Config()):
+            inside = _http_library_attributes()
+            assert _chat(_openai(), "real") == "0:real"
+            assert _converse(_bedrock(), "real") == "1:real"
+        assert all(inside[label] is not before[label] for label in before), inside
+        assert _http_library_attributes() == before
+    # and the network works as usual outside every cassette: the local server answers directly
+    server.reset()
+    assert _chat(_openai(f"{server.base}/v1"), "live") == "0:live"
+    assert _converse(_bedrock(server.base), "live") == "1:live"
+
+
+def test_nested_cassettes_answer_from_the_innermost_then_the_outer_again(server, tmp_path):
+    outer_path, inner_path = tmp_path / "outer.yaml", tmp_path / "inner.yaml"
+    _record(server, outer_path, lambda oc, br: [_chat(oc, "outer"), _converse(br, "outer"), _chat(oc, "outer")])
+    _record(server, inner_path, lambda oc, br: [_chat(oc, "inner"), _converse(br, "inner")])
+    client, bedrock = _openai(), _bedrock()
+    with use_cassette(outer_path, "none", config=Config()) as outer:
+        assert _chat(client, "outer") == "0:outer"
+        with use_cassette(inner_path, "none", config=Config()) as inner:
+            assert _chat(client, "inner") == "0:inner"
+            assert _converse(bedrock, "inner") == "1:inner"
+        assert _converse(bedrock, "outer") == "1:outer"
+        assert _chat(client, "outer") == "2:outer"
+    assert (outer.play_count, inner.play_count) == (3, 2)
+
+    # inside the inner cassette only the inner one answers, as with vcrpy's own nesting
+    with use_cassette(outer_path, "none", config=Config()), pytest.raises(NoMatchError):  # noqa: SIM117
+        with use_cassette(inner_path, "none", config=Config()):
+            _chat(client, "outer")
+
+
+def test_stubs_are_built_once_for_many_cassettes(server, tmp_path, monkeypatch):
+    from vcr.patch import CassettePatcherBuilder
+
+    path = tmp_path / "built-once.yaml"
+    _record(server, path, lambda oc, br: [_chat(oc, "once"), _converse(br, "once")])
+    builds: list[int] = []
+    real_build = CassettePatcherBuilder.build
+
+    def build(self: Any) -> Any:
+        builds.append(1)
+        return real_build(self)
+
+    monkeypatch.setattr(CassettePatcherBuilder, "build", build)
+    for _ in range(3):
+        with use_cassette(path, "none", config=Config()):
+            assert _chat(_openai(), "once") == "0:once"
+            assert _converse(_bedrock(), "once") == "1:once"
+    assert builds == []
+
+
+def test_a_cassettes_own_custom_patches_apply_inside_it_only(server, tmp_path):
+    import types
+
+    path = tmp_path / "custom.yaml"
+    _record(server, path, lambda oc, br: _chat(oc, "custom"))
+    owner = types.SimpleNamespace(hook="real")
+    with use_cassette(path, "none", config=Config(), custom_patches=((owner, "hook", "patched"),)):
+        assert owner.hook == "patched"
+        assert _chat(_openai(), "custom") == "0:custom"
+    assert owner.hook == "real"

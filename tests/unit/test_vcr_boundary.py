@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import vcr
+import vcr.patch
 from packaging.specifiers import SpecifierSet
 
 from replaykit.cassette import _vcr
@@ -25,7 +26,13 @@ def test_installed_vcrpy_is_in_the_supported_range():
 
 @pytest.mark.parametrize("owner", list(_vcr.PRIVATE_NAMES), ids=lambda c: c.__name__)
 def test_every_private_name_exists(owner):
-    probe = owner("x.yaml") if owner is vcr.cassette.Cassette else owner()
+    probes = {
+        vcr.cassette.Cassette: lambda: owner("x.yaml"),
+        vcr.cassette.CassetteContextDecorator: lambda: owner(vcr.cassette.Cassette, dict),
+        vcr.patch.CassettePatcherBuilder: lambda: owner(vcr.cassette.Cassette("x.yaml")),
+        vcr.patch.ConnectionRemover: lambda: owner(object),
+    }
+    probe = probes.get(owner, owner)()
     missing = [name for name in _vcr.PRIVATE_NAMES[owner] if not hasattr(probe, name)]
     assert not missing, f"vcrpy {version('vcrpy')} no longer has {missing}: update replaykit/cassette/_vcr.py"
 

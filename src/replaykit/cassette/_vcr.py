@@ -7,7 +7,11 @@ lookup: ``Cassette`` scans every stored request per lookup, and pytest-recording
 * ``VcrCassette`` overrides ``Cassette``'s private template methods (``_load``, ``_responses``,
   ``_new_interactions``, ``_rerecorded_interactions``) and hands the rest of replaykit public names for the private
   state it needs (``path``, ``loaded_count``, ``apply_request_hooks``...);
-* ``install`` replaces ``VCR._use_cassette`` so pytest-recording's ``vcr`` fixture builds replaykit cassettes.
+* ``install`` replaces ``VCR._use_cassette`` so pytest-recording's ``vcr`` fixture builds replaykit cassettes;
+* ``CassetteContext`` replaces ``CassetteContextDecorator._patch_generator``: vcrpy builds every stub (about forty
+  ``mock.patch`` objects, a cassette subclass of each stub class, a retried import of each absent HTTP library)
+  for each cassette it enters. Replaykit builds them once per process, bound to ``ActiveCassette`` (whichever
+  cassette is innermost now), and swaps them in when the first cassette is entered and out when the last one exits.
 
 Supported vcrpy: ``VCR_RANGE``. A release that renames any of ``PRIVATE_NAMES`` fails the boundary test, not a user's
 replay.
@@ -15,11 +19,14 @@ replay.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
+from unittest import mock
 
-from vcr.cassette import Cassette
+from vcr.cassette import Cassette, CassetteContextDecorator
 from vcr.config import VCR
+from vcr.patch import CassettePatcherBuilder, ConnectionRemover
 from vcr.persisters.filesystem import CassetteNotFoundError
 from vcr.record_mode import RecordMode
 
@@ -42,6 +49,9 @@ PRIVATE_NAMES: dict[type, tuple[str, ...]] = {
         "_played_interactions",
     ),
     VCR: ("_use_cassette",),
+    CassetteContextDecorator: ("_patch_generator",),
+    CassettePatcherBuilder: ("_recursively_apply_get_cassette_subclass",),
+    ConnectionRemover: ("_connection_pool_to_connections",),
 }
 # options of vcrpy that replaykit replaces with its own (matching, storage): setting them would silently do nothing
 UNSUPPORTED_OPTIONS = {
@@ -60,6 +70,21 @@ class VcrCassette(Cassette):
 
     loaded_count: int = 0
     metadata: dict[str, Any] = {}
+
+    @classmethod
+    def use(cls, **kwargs: Any) -> CassetteContext:
+        """Vcrpy's ``Cassette.use``, entering the cassette through stubs built once per process."""
+        return CassetteContext.from_args(cls, **kwargs)
+
+    @classmethod
+    def use_arg_getter(cls, arg_getter: Callable[[], dict[str, Any]]) -> CassetteContext:
+        """Vcrpy's ``Cassette.use_arg_getter``, entering the cassette through stubs built once per process."""
+        return CassetteContext(cls, arg_getter)
+
+    @classmethod
+    def session_patches(cls, active: ActiveCassette) -> tuple[tuple[Any, str, Any], ...]:
+        """Extra ``(owner, attribute, replacement)`` patches installed with vcrpy's stubs, answering from ``active``."""
+        return ()
 
     # -- public accessors for vcrpy private state ---------------------------------------------------------------
     @property
@@ -120,6 +145,113 @@ class VcrCassette(Cassette):
 
     def _rerecorded_interactions(self) -> list[tuple[Any, Any]]:
         return self.rerecorded_interactions()
+
+
+class ActiveCassette:
+    """The innermost cassette entered through ``CassetteContext``: what vcrpy's shared stubs talk to.
+
+    vcrpy binds each stub to one cassette (as a class attribute of a subclass built per cassette). The stubs
+    replaykit builds once are bound to this object instead, which hands every attribute lookup to the innermost
+    active cassette, as vcrpy's innermost patches would answer for nested cassettes.
+    """
+
+    # vcrpy names the stub subclasses after this; the builder reads the next two
+    _path = "replaykit-active-cassette"
+
+    def __init__(self, skip_patchers: tuple[str, ...]) -> None:
+        self.stack: list[Cassette] = []
+        self.skip_patchers = skip_patchers
+        self.custom_patches: tuple[Any, ...] = ()
+
+    def __getattr__(self, name: str) -> Any:
+        stack = self.__dict__.get("stack")
+        if not stack:
+            # a connection or response kept past its cassette's exit: vcrpy's would still talk to that cassette
+            raise AttributeError(f"no replaykit cassette is active (looking up {name!r})")
+        return getattr(stack[-1], name)
+
+
+_MISSING = object()
+
+
+class _Stubs:
+    """vcrpy's stubs for one set of skipped patcher groups, built once, swapped in while a cassette is active."""
+
+    def __init__(self, cassette_class: type[VcrCassette], skip: tuple[str, ...]) -> None:
+        self.active = ActiveCassette(skip)
+        self.active.custom_patches = cassette_class.session_patches(self.active)
+        self.swaps: list[tuple[Any, str, Any]] = []
+        self.removers: list[Any] = []
+        for item in CassettePatcherBuilder(self.active).build():
+            if isinstance(item, mock._patch):
+                self.swaps.append((item.getter(), item.attribute, item.new))
+            else:  # a ConnectionRemover: closes a cassette's stub connections left in urllib3 pools when it exits
+                self.removers.append(item)
+        self.saved: list[Any] = []
+
+    def enter(self, cassette: Cassette) -> None:
+        stack = self.active.stack
+        if not stack:
+            # what entering each mock.patch.object in turn does: remember the owner's own attribute (an earlier
+            # stub's, when two groups patch the same one); one it only inherited is deleted again on exit
+            saved = self.saved = []
+            for owner, name, new in self.swaps:
+                saved.append(vars(owner).get(name, _MISSING))
+                setattr(owner, name, new)
+        stack.append(cassette)
+
+    def exit(self, cassette: Cassette) -> None:
+        stack = self.active.stack
+        for i in range(len(stack) - 1, -1, -1):
+            if stack[i] is cassette:
+                del stack[i]
+                break
+        for remover in self.removers:
+            remover.__exit__(None, None, None)
+            remover._connection_pool_to_connections.clear()
+        if not stack:
+            for (owner, name, _), old in zip(reversed(self.swaps), reversed(self.saved), strict=True):
+                if old is _MISSING:
+                    delattr(owner, name)
+                else:
+                    setattr(owner, name, old)
+            self.saved = []
+
+
+_STUBS: dict[tuple[type, tuple[str, ...]], _Stubs] = {}
+
+
+def _stubs_for(cassette: Cassette) -> _Stubs:
+    skip = tuple(sorted(set(getattr(cassette, "skip_patchers", ()) or ())))
+    key = (type(cassette), skip)
+    stubs = _STUBS.get(key)
+    if stubs is None:
+        cls = type(cassette)
+        stubs = _STUBS[key] = _Stubs(cls if issubclass(cls, VcrCassette) else VcrCassette, skip)
+    return stubs
+
+
+class CassetteContext(CassetteContextDecorator):
+    """Vcrpy's cassette context manager/decorator, entering cassettes through stubs built once per process.
+
+    Semantics are vcrpy's: outside every cassette the HTTP libraries are the real ones; inside, the innermost
+    cassette answers; a cassette's own ``custom_patches`` are applied per cassette on top, as vcrpy applies them.
+    """
+
+    def _patch_generator(self, cassette: Cassette) -> Iterator[Cassette]:
+        stubs = _stubs_for(cassette)
+        custom = tuple(getattr(cassette, "custom_patches", ()) or ())
+        with contextlib.ExitStack() as exit_stack:
+            stubs.enter(cassette)
+            exit_stack.callback(stubs.exit, cassette)
+            if custom:  # the user's (vcr_config custom_patches): bound to this cassette, over the shared stubs
+                builder = CassettePatcherBuilder(cassette)
+                for owner, name, new in custom:
+                    if hasattr(owner, name):
+                        exit_stack.enter_context(
+                            mock.patch.object(owner, name, builder._recursively_apply_get_cassette_subclass(new))
+                        )
+            yield cassette
 
 
 def send_real(request: Any, timeout: float = 120.0) -> dict[str, Any]:
@@ -187,4 +319,14 @@ def install(vcr: VCR, options: Callable[[str, dict[str, Any]], dict[str, Any]], 
     vcr._use_cassette = _use
 
 
-__all__ = ["PRIVATE_NAMES", "UNSUPPORTED_OPTIONS", "VCR_RANGE", "VcrCassette", "install", "record_mode", "send_real"]
+__all__ = [
+    "PRIVATE_NAMES",
+    "UNSUPPORTED_OPTIONS",
+    "VCR_RANGE",
+    "ActiveCassette",
+    "CassetteContext",
+    "VcrCassette",
+    "install",
+    "record_mode",
+    "send_real",
+]

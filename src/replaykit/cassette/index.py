@@ -63,13 +63,14 @@ class IndexedCassette(VcrCassette):
         self._cursor_counts: Any = self.play_counts
         self._keys: list[RequestKey] = []
         self.misses: list[NoMatchError] = []
-        # boto3 requests this cassette plays are answered above urllib3 (see ``cassette._botocore``)
+
+    @classmethod
+    def session_patches(cls, active: _vcr.ActiveCassette) -> tuple[tuple[Any, str, Any], ...]:
+        """Boto3 requests the active cassette plays are answered above urllib3 (see ``cassette._botocore``)."""
         from replaykit.cassette._botocore import send_patch
 
-        patch = send_patch(self)
-        if patch is not None:
-            patches: tuple[Any, ...] = tuple(getattr(self, "custom_patches", ()) or ())
-            self.custom_patches = (*patches, patch)
+        patch = send_patch(active)
+        return () if patch is None else (patch,)
 
     # -- public accessors ---------------------------------------------------------------------------------------
     def exchange(self, index: int) -> Exchange:
