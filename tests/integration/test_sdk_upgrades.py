@@ -14,7 +14,7 @@ import yaml
 
 from replaykit.config import Config
 from replaykit.errors import NoMatchError
-from replaykit.providers.openai import sdk_defaults
+from replaykit.providers.openai import sdk_defaults, sdk_defaults_of
 from replaykit.recorder import use_cassette
 
 REAL = "pydantic__pydantic-ai/tests/cassettes/test_embeddings/TestOpenAI.test_query.yaml"
@@ -78,8 +78,16 @@ def test_embed():
 
 def test_learning_inside_an_active_cassette_records_nothing(tmp_path):
     # the first match of a session may be what triggers learning: it must not go through vcrpy's stubs
-    sdk_defaults.cache_clear()
+    sdk_defaults_of.cache_clear()
     path = tmp_path / "learn.yaml"
     with use_cassette(path, "once", config=Config(target="sandbox")) as cassette:
         assert sdk_defaults()["openai.embeddings"] == {"encoding_format": "base64"}
     assert len(cassette.data) == 0 and not path.exists()
+
+
+def test_each_operation_is_learned_on_its_own():
+    sdk_defaults_of.cache_clear()
+    assert sdk_defaults_of("openai.chat.completions") == {}
+    assert sdk_defaults_of.cache_info().currsize == 1  # replaying chat did not build embeddings or responses calls
+    assert sdk_defaults_of("openai.embeddings") == {"encoding_format": "base64"}
+    assert sdk_defaults_of("openai.files") == {}  # no minimal call known: nothing is ignored

@@ -82,7 +82,6 @@ _MINIMAL_CALLS: tuple[tuple[str, str, dict[str, Any]], ...] = (
 )
 
 
-@functools.cache
 def sdk_defaults() -> dict[str, dict[str, Any]]:
     """Body fields the installed openai SDK adds to each operation's request beyond what the user passed.
 
@@ -90,11 +89,33 @@ def sdk_defaults() -> dict[str, dict[str, Any]]:
     and never sends it), not from a hand list: e.g. openai >= 1.3x adds ``encoding_format: "base64"`` to
     embeddings, which an older SDK's recording lacks. Matching ignores these fields when they hold that default.
     """
+    out = {}
+    for op, _, _ in _MINIMAL_CALLS:
+        added = sdk_defaults_of(op)
+        if added:
+            out[op] = added
+    return out
+
+
+_MINIMAL_BY_OPERATION = {op: (resource, user) for op, resource, user in _MINIMAL_CALLS}
+
+
+@functools.cache
+def sdk_defaults_of(operation: str) -> dict[str, Any]:
+    """``sdk_defaults()`` of one operation, learned on first use.
+
+    A replay of chat completions never imports (or builds requests through) the SDK's embeddings and responses
+    resources: ~45 ms of a replay session's first call.
+    """
+    minimal = _MINIMAL_BY_OPERATION.get(operation)
+    if minimal is None:
+        return {}
     try:
         import httpx
         import openai
     except ImportError:  # pragma: no cover - openai is a dependency; a broken install just learns nothing
         return {}
+    resource, user = minimal
     captured: list[httpx.Request] = []
 
     class Capture(httpx.BaseTransport):
@@ -109,29 +130,25 @@ def sdk_defaults() -> dict[str, dict[str, Any]]:
     client = openai.OpenAI(
         api_key="sk-learn", base_url="http://sdk-defaults.invalid/v1", max_retries=0, http_client=http_client
     )
-    out: dict[str, dict[str, Any]] = {}
-    for op, resource, user in _MINIMAL_CALLS:
+    try:
         target: Any = client
         for name in resource.split("."):
             target = getattr(target, name, None)
         if target is None:
-            continue
-        captured.clear()
+            return {}
         try:
             target.create(**user)
         except Exception:  # noqa: BLE001, S110 - the capture aborts every call; only the request matters
             pass
         if not captured:
-            continue
+            return {}
         try:
             body = json.loads(captured[-1].content or b"{}")
         except ValueError:
-            continue
-        added = {k: v for k, v in body.items() if k not in user} if isinstance(body, dict) else {}
-        if added:
-            out[op] = added
-    client.close()
-    return out
+            return {}
+        return {k: v for k, v in body.items() if k not in user} if isinstance(body, dict) else {}
+    finally:
+        client.close()
 
 
 class _Captured(Exception):
@@ -140,7 +157,7 @@ class _Captured(Exception):
 
 def without_sdk_defaults(operation: str, body: Any) -> Any:
     """A JSON request body without the fields that hold the installed SDK's default for this operation."""
-    defaults = sdk_defaults().get(operation) if isinstance(body, dict) else None
+    defaults = sdk_defaults_of(operation) if isinstance(body, dict) else None
     if not defaults:
         return body
     return {k: v for k, v in body.items() if not (k in defaults and v == defaults[k])}
@@ -148,7 +165,7 @@ def without_sdk_defaults(operation: str, body: Any) -> Any:
 
 def missing_sdk_defaults(operation: str, body: Any) -> dict[str, Any]:
     """Default fields the installed SDK sends that a recorded body lacks (it was recorded by an older SDK)."""
-    defaults = sdk_defaults().get(operation) if isinstance(body, dict) else None
+    defaults = sdk_defaults_of(operation) if isinstance(body, dict) else None
     return {k: v for k, v in (defaults or {}).items() if k not in body}
 
 
