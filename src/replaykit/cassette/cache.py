@@ -94,9 +94,11 @@ def user_cache_root() -> Path:
 
 
 @lru_cache(maxsize=256)
-def _cache_dir(cassette_dir: Path, env: str | None, root: Path) -> Path | None:
+def _cache_dir(cassette_dir: Path | None, env: str | None, root: Path | None) -> Path | None:
     if env is not None:
         return None if env.strip().lower() in ("", "0", "off", "false", "no") else Path(env)
+    if cassette_dir is None or root is None:
+        return None
     # a cassette outside any project (a test's temporary directory) is not cached on disk unless asked to: it
     # would only fill the cache with files nobody loads again
     return root / ENTRIES if _project_root(cassette_dir) is not None else None
@@ -146,10 +148,19 @@ def _mac(secret: bytes, key: str, payload: bytes | memoryview) -> bytes:
 
 def cache_dir(cassette: str | Path) -> Path | None:
     """Where entries for this cassette live, or None when caching is off or no project holds the cassette."""
+    env = os.environ.get(ENV)
+    if env is not None:  # an explicit setting needs no look at the file system
+        return _cache_dir(None, env, None)
     try:
-        return _cache_dir(Path(cassette).resolve().parent, os.environ.get(ENV), user_cache_root())
+        return _cache_dir(_directory(os.path.dirname(os.path.abspath(cassette))), None, user_cache_root())
     except OSError:  # an unreadable parent
         return None
+
+
+@lru_cache(maxsize=1024)
+def _directory(path: str) -> Path:
+    """A cassette directory, resolved once per process (a suite's cassettes share a few directories)."""
+    return Path(path).resolve()
 
 
 def _entry(directory: Path, key: str) -> Path:

@@ -91,13 +91,6 @@ def replaykit_env(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
     return mode
 
 
-@pytest.fixture(autouse=True)
-def _replaykit_env_everywhere(request: pytest.FixtureRequest) -> None:
-    """``[tool.replaykit] env = true``: every test runs inside ``replaykit_env``."""
-    if setup_of(request.config).config.env:
-        request.getfixturevalue("replaykit_env")
-
-
 @pytest.fixture
 def bedrock_runtime(aws_client: Any) -> Any:
     """A boto3 ``bedrock-runtime`` client for the current mode."""
@@ -124,19 +117,32 @@ def async_openai_client(request: pytest.FixtureRequest) -> Any:
 
 @pytest.fixture(autouse=True)
 def _replaykit_guard(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Block the network in replay; the plugin's report hook turns misses and violations into the test's failure."""
-    if request.node.get_closest_marker("vcr") is None:
-        yield
-        return
-    cassette = request.getfixturevalue("vcr")
-    request.node.stash[CASSETTE] = cassette
-    if setup_of(request.config).record_mode != "none":
-        reset_sandbox(request.config)  # each recorded test starts from an empty sandbox: no order dependence
-        yield
-        return
-    from replaykit.recorder.network import blocked
+    """Every test's one replaykit fixture (one, not several: each fixture costs every test its setup).
 
-    attempts: list[str] = []
-    request.node.stash[ATTEMPTS] = attempts
-    with blocked(attempts):
+    ``[tool.replaykit] env = true`` runs every test inside ``replaykit_env``. A test with a cassette: the network is
+    blocked in replay, and the plugin's report hook turns misses and violations into the test's failure.
+    """
+    setup = setup_of(request.config)
+    if setup.config.env:
+        request.getfixturevalue("replaykit_env")
+    node = request.node
+    if node.get_closest_marker("vcr") is None:
         yield
+        return
+    node.stash[CASSETTE] = request.getfixturevalue("vcr")
+    try:
+        if setup.record_mode != "none":
+            reset_sandbox(request.config)  # each recorded test starts from an empty sandbox: no order dependence
+            yield
+            return
+        from replaykit.recorder.network import blocked
+
+        attempts: list[str] = []
+        node.stash[ATTEMPTS] = attempts
+        with blocked(attempts):
+            yield
+    finally:
+        # the call's report has read them by now; items live as long as the session, their cassettes need not
+        del node.stash[CASSETTE]
+        if ATTEMPTS in node.stash:
+            del node.stash[ATTEMPTS]
