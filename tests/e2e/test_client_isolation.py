@@ -125,3 +125,24 @@ def test_replayed_boto3_answers_come_from_above_urllib3_and_parse_as_recorded(py
     result = pytester.runpytest_subprocess("-p", "no:randomly")
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines(["*bedrock-runtime.Converse*1*0*"])
+
+
+TLS = """
+import ssl
+
+
+def test_tls(openai_client, replaykit_mode):
+    # the context httpx's connection pool would hand the TLS handshake
+    ctx = openai_client._client._transport._pool._ssl_context
+    assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
+    trusted = ctx.cert_store_stats()["x509_ca"]
+    # replay never opens TLS: its clients load no CA bundle, and so could never verify (let alone skip) a peer
+    assert (trusted == 0) if replaykit_mode.replaying else (trusted > 0)
+"""
+
+
+@pytest.mark.parametrize("mode", ["none", "once"])
+def test_replay_clients_verify_tls_but_trust_no_ca(pytester, mode):
+    pytester.makepyfile(test_tls=TLS)
+    result = pytester.runpytest_subprocess(f"--record-mode={mode}", "--replaykit-target=sandbox", "-p", "no:randomly")
+    result.assert_outcomes(passed=1)

@@ -84,12 +84,19 @@ def _project_root(start: Path) -> Path | None:
 
 def user_cache_root() -> Path:
     """The per-user cache root for replaykit (platformdirs' user_cache_dir logic, without the dependency)."""
+    env = os.environ
+    return _user_cache_root(env.get("HOME"), env.get("XDG_CACHE_HOME"), env.get("LOCALAPPDATA"))
+
+
+@lru_cache(maxsize=8)
+def _user_cache_root(home: str | None, xdg: str | None, local: str | None) -> Path:
+    # computed once per environment (every cassette load reads it): Path.home() and the joins cost ~8 µs
     if sys.platform == "darwin":
         base = Path.home() / "Library" / "Caches"
     elif os.name == "nt":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+        base = Path(local or Path.home() / "AppData" / "Local")
     else:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        base = Path(xdg or Path.home() / ".cache")
     return base / "replaykit"
 
 

@@ -91,6 +91,11 @@ def replaykit_env(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
     return mode
 
 
+def _faults(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("replaykit_faults") is not None:
+        request.getfixturevalue("replaykit_faults")
+
+
 @pytest.fixture
 def bedrock_runtime(aws_client: Any) -> Any:
     """A boto3 ``bedrock-runtime`` client for the current mode."""
@@ -120,19 +125,22 @@ def _replaykit_guard(request: pytest.FixtureRequest) -> Iterator[None]:
     """Every test's one replaykit fixture (one, not several: each fixture costs every test its setup).
 
     ``[tool.replaykit] env = true`` runs every test inside ``replaykit_env``. A test with a cassette: the network is
-    blocked in replay, and the plugin's report hook turns misses and violations into the test's failure.
+    blocked in replay, and the plugin's report hook turns misses and violations into the test's failure. A test
+    marked ``replaykit_faults`` gets its fault plan even when it does not ask for the ``replaykit_faults`` fixture.
     """
     setup = setup_of(request.config)
     if setup.config.env:
         request.getfixturevalue("replaykit_env")
     node = request.node
     if node.get_closest_marker("vcr") is None:
+        _faults(request)
         yield
         return
     node.stash[CASSETTE] = request.getfixturevalue("vcr")
     try:
         if setup.record_mode != "none":
             reset_sandbox(request.config)  # each recorded test starts from an empty sandbox: no order dependence
+            _faults(request)
             yield
             return
         from replaykit.recorder.network import blocked
@@ -140,6 +148,7 @@ def _replaykit_guard(request: pytest.FixtureRequest) -> Iterator[None]:
         attempts: list[str] = []
         node.stash[ATTEMPTS] = attempts
         with blocked(attempts):
+            _faults(request)
             yield
     finally:
         # the call's report has read them by now; items live as long as the session, their cassettes need not

@@ -137,13 +137,6 @@ def replaykit_faults(request: pytest.FixtureRequest) -> Iterator[faults_mod.Faul
     state.dispatch.plan = None
 
 
-@pytest.fixture(autouse=True)
-def _replaykit_fault_marker(request: pytest.FixtureRequest) -> None:
-    """Tests with the marker get their plan even when they do not ask for the fixture."""
-    if request.node.get_closest_marker("replaykit_faults") is not None:
-        request.getfixturevalue("replaykit_faults")
-
-
 @pytest.fixture
 def replaykit_setup(request: pytest.FixtureRequest) -> Setup:
     """The session Setup: ``use_cassette(path, setup=replaykit_setup)`` gets the session's faults and costs."""

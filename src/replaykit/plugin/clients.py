@@ -3,7 +3,7 @@
 Every client is new and independent (its own event handlers, credentials object, connection pool), but what is
 immutable across clients is built once per process and shared: the boto3/botocore session (its loader holds the
 parsed service models and endpoint data: re-reading them cost ~60 ms per boto3 client) and the SSL context of
-openai's HTTP clients (loading the CA bundle cost ~18 ms per openai client).
+openai's HTTP clients (loading the CA bundle cost ~18 ms per openai client; replay clients trust no CA at all).
 """
 
 from __future__ import annotations
@@ -103,7 +103,19 @@ def _ssl_context() -> Any:
     return httpx2.create_ssl_context()
 
 
-def _http_client(async_: bool) -> Any:
+@functools.cache
+def _replay_ssl_context() -> Any:
+    """The SSL context of replay clients: verifying, but trusting no CA, so no CA bundle is loaded (~20 ms).
+
+    Replay answers every request from a cassette and the network guard refuses connections, so no TLS handshake
+    happens; one that somehow did would fail certificate verification, never skip it.
+    """
+    import ssl
+
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED and check_hostname, no trusted certificates
+
+
+def _http_client(async_: bool, replay: bool = False) -> Any:
     """A new HTTP client as openai builds its own (defaults, closed when collected), with the shared SSL context."""
     try:  # the very class openai instantiates when given no http_client
         from openai._base_client import AsyncHttpxClientWrapper as AsyncCls
@@ -112,7 +124,7 @@ def _http_client(async_: bool) -> Any:
         from openai import DefaultAsyncHttpxClient as AsyncCls  # type: ignore[assignment]
         from openai import DefaultHttpxClient as SyncCls  # type: ignore[assignment]
 
-    return (AsyncCls if async_ else SyncCls)(verify=_ssl_context())
+    return (AsyncCls if async_ else SyncCls)(verify=_replay_ssl_context() if replay else _ssl_context())
 
 
 def openai_client(target: Target, *, async_: bool = False, **kwargs: Any) -> Any:
@@ -122,7 +134,7 @@ def openai_client(target: Target, *, async_: bool = False, **kwargs: Any) -> Any
     cls = openai.AsyncOpenAI if async_ else openai.OpenAI
     kwargs.setdefault("max_retries", 0)
     if "http_client" not in kwargs:
-        kwargs["http_client"] = _http_client(async_)
+        kwargs["http_client"] = _http_client(async_, replay=target.kind == "replay")
     if target.kind == "live":
         key = os.environ.get("OPENAI_API_KEY")
         if not key:
