@@ -249,3 +249,13 @@ def test_escape_before_any_secret(rule: str, escape: str, rng: random.Random) ->
     text = '{"arguments": "{\\"a\\": \\"x' + escape + secret + '\\"}"}'
     assert rule in [f.rule for f in scan_text(text)]
     assert secret not in scrub_string(text)
+
+
+def test_name_predicates_are_memoised_without_sharing_mutable_results():
+    from replaykit.scrub import patterns as P
+
+    tokens = P.name_tokens("clientSecret")
+    tokens.append("mutated")  # a caller's list is its own: the memo keeps an immutable copy
+    assert P.name_tokens("clientSecret") == ["client", "secret"]
+    assert P.is_credential_name("clientSecret") is P.is_credential_name("clientSecret") is True
+    assert P.is_account_name("x-amzn-account-id") and not P.is_account_name("x-amzn-requestid")
