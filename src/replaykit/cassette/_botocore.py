@@ -20,7 +20,11 @@ from typing import Any
 
 
 def send_patch(cassette: Any) -> tuple[Any, str, Any] | None:
-    """A vcrpy ``custom_patches`` triple answering the cassette's boto3 requests in ``URLLib3Session.send``."""
+    """A patch triple answering the cassette's boto3 requests in ``URLLib3Session.send``.
+
+    Installed with vcrpy's stubs, once per process, for ``cassette`` = the active cassette
+    (``IndexedCassette.session_patches``).
+    """
     try:
         from botocore.httpsession import URLLib3Session
     except ImportError:  # pragma: no cover - botocore is a dependency; vcrpy's own stubs still work without it
