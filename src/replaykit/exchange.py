@@ -15,6 +15,11 @@ class Body:
     kind: BodyKind = "empty"
     value: Any = None
     json_style: str | None = None
+    # the wire form the value was decoded from, redone on replay: ``Content-Encoding`` layers (``gzip, br``)
+    # and a text charset other than plain UTF-8 (``utf-16-le``, with ``bom``)
+    content_encoding: str | None = None
+    charset: str | None = None
+    bom: bool = False
 
 
 @dataclass

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import random
+import zlib
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -185,13 +188,26 @@ def test_precision_digest_header_unchanged() -> None:
     assert scan_value({"headers": headers}) == []
 
 
-def test_checksums_dropped_when_the_body_was_scrubbed() -> None:
+def test_checksums_recomputed_when_the_body_was_scrubbed() -> None:
     leak = secret_samples.sample_secret("github-token", RNG)
-    headers = {"x-amz-checksum-crc32": ["AAAAAA=="], "Content-MD5": ["rL0Y20zC+Fzt72VPzMSk2A=="], "ETag": ['"x"']}
+    dirty_bytes = f"token {leak}".encode()
+    headers = {
+        "x-amz-checksum-crc32": ["AAAAAA=="],
+        "x-amz-checksum-xxhash64": ["AAAAAAAAAAA="],  # an algorithm replaykit cannot compute: dropped
+        "Content-MD5": ["rL0Y20zC+Fzt72VPzMSk2A=="],
+        "ETag": [f'"{hashlib.md5(dirty_bytes).hexdigest()}"'],
+    }
     req = Request("GET", "https://b.s3.amazonaws.com/k", {}, Body("empty"))
     dirty = Exchange(0, "s3.GetObject", req, Response(200, "OK", dict(headers), Body("text", f"token {leak}")))
     clean = Exchange(0, "s3.GetObject", req, Response(200, "OK", dict(headers), Body("text", "nothing here")))
-    assert set(scrub_exchange(dirty).response.headers) == {"ETag"}
+    scrubbed = scrub_exchange(dirty).response
+    served = scrubbed.body.value.encode()
+    assert served != dirty_bytes
+    assert scrubbed.headers == {
+        "x-amz-checksum-crc32": [base64.b64encode((zlib.crc32(served) & 0xFFFFFFFF).to_bytes(4, "big")).decode()],
+        "Content-MD5": [base64.b64encode(hashlib.md5(served).digest()).decode()],
+        "ETag": [f'"{hashlib.md5(served).hexdigest()}"'],
+    }
     assert scrub_exchange(clean).response.headers == headers
 
 

@@ -12,10 +12,11 @@ import binascii
 import json
 import math
 import struct
-import zlib
 from typing import Any
 
-from replaykit.codecs import cbor, eventstream, sse
+from replaykit.codecs import cbor, compression, eventstream, sse
+from replaykit.codecs import charset as _charset
+from replaykit.codecs.charset import Charset
 from replaykit.codecs.safe import load_json
 from replaykit.errors import CodecError
 from replaykit.exchange import Body
@@ -25,61 +26,72 @@ _TEXT_TYPES = ("text/", "application/xml", "application/x-www-form-urlencoded", 
 _SPECIAL_HEADERS = (":event-type", ":exception-type", ":error-code", ":message-type")
 
 
-MAX_DECOMPRESSED = 256 * 1024 * 1024  # a body that inflates past this is kept compressed (a decompression bomb)
-
-
-def _inflate(raw: bytes, wbits: int) -> bytes:
-    d = zlib.decompressobj(wbits)
-    out = d.decompress(raw, MAX_DECOMPRESSED + 1)
-    if len(out) > MAX_DECOMPRESSED:
-        raise ValueError("decompresses past the limit")
-    return out
-
-
-def _undo(raw: bytes, enc: str) -> bytes | None:
-    """One Content-Encoding layer undone, or None when it is not one we can undo here."""
-    if enc in ("gzip", "x-gzip"):
-        return _inflate(raw, 16 + zlib.MAX_WBITS)
-    if enc == "deflate":
-        try:
-            return _inflate(raw, zlib.MAX_WBITS)
-        except zlib.error:
-            return _inflate(raw, -zlib.MAX_WBITS)
-    if enc == "br":
-        try:
-            import brotli  # optional: br bodies stay compressed without it
-        except ImportError:
-            return None
-        return brotli.decompress(raw)
-    if enc == "zstd":
-        try:
-            import zstandard  # optional, as for br
-        except ImportError:
-            return None
-        return zstandard.ZstdDecompressor().decompress(raw, max_output_size=MAX_DECOMPRESSED)
-    if enc == "identity":
-        return raw
-    return None
+MAX_DECOMPRESSED = compression.MAX_DECOMPRESSED  # past this a body is kept compressed (a decompression bomb)
 
 
 def decompress(raw: bytes, encoding: str) -> bytes | None:
     """The body with every Content-Encoding layer undone (``gzip, gzip``: last applied, first undone).
 
-    None when any layer cannot be undone here (then the body is stored as sent, with its header). gzip and
-    deflate always; br and zstd when ``brotli`` / ``zstandard`` are installed.
+    None when any layer cannot be undone (unknown, damaged, or a bomb): then the body is stored as sent.
     """
-    layers = [e.strip().lower() for e in encoding.split(",") if e.strip()]
-    if not layers:
-        return None
-    try:
-        for enc in reversed(layers):
-            undone = _undo(raw, enc)
-            if undone is None:
-                return None
-            raw = undone
-    except Exception:  # noqa: BLE001 - any codec's error on damaged data means "keep it compressed"
-        return None
+    return compression.undo(raw, encoding)
+
+
+def decode_wire(
+    raw: bytes | None,
+    content_type: str,
+    content_encoding: str | None = None,
+    *,
+    event_stream: bool = False,
+    verbatim: bool = False,
+) -> tuple[Body, bool]:
+    """Like ``decode``, after undoing the ``Content-Encoding`` layers, which the Body records for ``encode_wire``.
+
+    The flag says whether ``encode_wire`` gives the decoded content back byte for byte (compression layers are
+    redone deterministically, not necessarily as the server did them: what they decode to is exact).
+    """
+    layers = None
+    if content_encoding and raw:
+        plain = compression.undo(raw, content_encoding)
+        if plain is not None and compression.layers_of(content_encoding) != ["identity"]:
+            raw, layers = plain, ", ".join(compression.layers_of(content_encoding))
+    body, exact = decode(raw, content_type, event_stream=event_stream, verbatim=verbatim)
+    if layers is not None:
+        body.content_encoding = layers
+    return body, exact
+
+
+def encode_wire(body: Body) -> bytes:
+    """The bytes a replay serves for a body: ``encode``, then its charset and Content-Encoding layers redone.
+
+    Computed once per Body (a cassette replayed by many tests re-compresses nothing after the first play).
+    """
+    cached = body.__dict__.get("_wire")
+    if cached is not None and cached[0] == (body.kind, body.charset, body.bom, body.content_encoding):
+        return cached[1]  # type: ignore[no-any-return]
+    raw = encode(body)
+    if body.charset and raw:
+        raw = Charset(body.charset, body.bom).encode(raw.decode("utf-8"))
+    if body.content_encoding:
+        raw = compression.redo(raw, body.content_encoding)
+    body.__dict__["_wire"] = ((body.kind, body.charset, body.bom, body.content_encoding), raw)
     return raw
+
+
+def _in_charset(raw: bytes, content_type: str) -> tuple[str, Charset] | None:
+    """(text, charset) of a body in a charset other than plain UTF-8 (UTF-16/32, a BOM); None otherwise."""
+    if raw[:1] not in (b"\x00", b"\xef", b"\xfe", b"\xff") and b"\x00" not in raw[:64]:
+        if "utf-16" not in content_type.lower() and "utf-32" not in content_type.lower():
+            return None
+    found = _charset.detect(raw, content_type)
+    if found is None or found[1].plain_utf8 or not _is_printable(found[0]):
+        return None
+    return found
+
+
+def _with_charset(body: Body, found: Charset) -> Body:
+    body.charset, body.bom = found.codec, found.bom
+    return body
 
 
 def _compact(value: Any) -> str:
@@ -115,6 +127,13 @@ def decode(
     if not raw:
         return Body("empty"), True
     ctype = content_type.split(";", 1)[0].strip().lower()
+    in_charset = _in_charset(raw, content_type)
+    if in_charset is not None:
+        # UTF-16/32 or BOM-led text: stored as readable text (or JSON) with its charset, redone on replay
+        text, found = in_charset
+        inner, exact = decode(text.encode("utf-8"), content_type, event_stream=event_stream, verbatim=verbatim)
+        if inner.kind in ("json", "text"):
+            return _with_charset(inner, found), exact
     if verbatim:
         return _verbatim(raw), True
     if ctype == eventstream.CONTENT_TYPE or (event_stream and not ctype.startswith(("application/json", "text/"))):

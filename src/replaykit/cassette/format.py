@@ -22,7 +22,11 @@ from replaykit.codecs.safe import UnsafeDocumentError, check_depth, load_json, l
 from replaykit.errors import CassetteError, CodecError, read_bytes
 from replaykit.exchange import Body, Exchange, Request, Response, content_type_of, header_value
 
-FORMAT = 1
+# 2: JSON bodies may hold embedding vectors as numbers (``float32_base64``) and bodies may be stored decoded from
+# their wire form (``content_encoding``, ``charset``/``bom``). A replaykit that reads only format 1 would replay
+# those wrong (numbers where the SDK expects base64, plain bytes where S3 served gzip), so it must refuse them.
+FORMAT = 2
+READS = (1, 2)
 # the last key of every cassette replaykit writes, announced by its metadata (``exchanges: N``): a file cut at any
 # line boundary (a crash in another tool, a bad merge, a partial copy) loses it, and is an error, not a shorter
 # replay. A key, not a comment, so a hand edit through a YAML library keeps it.
@@ -105,9 +109,11 @@ def document_exchanges(doc: dict[str, Any], path: str | Path | None = None) -> l
     fmt = meta.get("format", FORMAT)
     if not isinstance(fmt, int) or isinstance(fmt, bool):
         raise CassetteError(f"`replaykit.format` must be an integer, found {fmt!r}", path=path, field="replaykit")
-    if fmt > FORMAT:
+    if fmt not in READS:
         raise CassetteError(
-            f"cassette format {meta.get('format')} is newer than this replaykit reads ({FORMAT})", path=path
+            f"cassette format {meta.get('format')} is not one this replaykit reads "
+            f"({', '.join(map(str, READS))}); upgrade replaykit",
+            path=path,
         )
     interactions = doc.get("interactions")
     if not isinstance(interactions, list):
@@ -209,11 +215,22 @@ def _decoded_body(part: dict[str, Any]) -> Body | None:
         for kind in _BODY_KEYS:
             if kind in raw:
                 value = bodies.unpack_embeddings(raw[kind]) if kind == "json" else raw[kind]
-                return Body(kind, value, raw.get("json_style"))  # type: ignore[arg-type]
+                return Body(
+                    kind,  # type: ignore[arg-type]
+                    value,
+                    raw.get("json_style"),
+                    _opt_str(raw.get("content_encoding")),
+                    _opt_str(raw.get("charset")),
+                    raw.get("bom") is True,
+                )
         raw = raw.get("string", raw.get("content"))
     if raw is None or raw == {}:
         return Body("empty")
     return None
+
+
+def _opt_str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _raw_string(part: dict[str, Any]) -> Any:
@@ -260,12 +277,13 @@ def _raw_body(part: dict[str, Any], headers: dict[str, list[str]], event_stream:
     if raw is None or raw == {}:
         return Body("empty")
     data = raw if isinstance(raw, bytes) else str(raw).encode("utf-8")
-    encoding = header_value(headers, "content-encoding")
-    if encoding:
-        plain = bodies.decompress(data, encoding)
-        if plain is not None:
-            data = plain
-    body, _exact = bodies.decode(data, content_type_of(headers), event_stream=event_stream, verbatim=verbatim)
+    body, _exact = bodies.decode_wire(
+        data,
+        header_value(headers, "content-type") or "",
+        header_value(headers, "content-encoding"),
+        event_stream=event_stream,
+        verbatim=verbatim,
+    )
     return body
 
 
@@ -277,6 +295,12 @@ def body_to_doc(body: Body) -> dict[str, Any]:
     out: dict[str, Any] = {body.kind: value}
     if body.json_style:
         out["json_style"] = body.json_style
+    if body.charset:
+        out["charset"] = body.charset
+        if body.bom:
+            out["bom"] = True
+    if body.content_encoding:
+        out["content_encoding"] = body.content_encoding
     return out
 
 

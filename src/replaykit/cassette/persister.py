@@ -27,13 +27,11 @@ from replaykit.cassette.format import (
     write_atomic,
 )
 from replaykit.cassette.memo import _MEMO, MEMO_EXCHANGES, load_cached, remember  # noqa: F401 - re-exported
+from replaykit.codecs import checksums
 from replaykit.errors import CassetteError, SecretFoundError
 from replaykit.exchange import Body, Exchange, Request, Response, content_type_of, header_value
 from replaykit.providers import identify_request
 from replaykit.scrub.sanitize import Rules, normalise_header_values, scrub_exchange
-
-_CHECKSUM_PREFIXES = ("x-amz-checksum-", "content-md5")
-_HOP_HEADERS = ("transfer-encoding", "content-encoding")
 
 
 @dataclass
@@ -63,7 +61,7 @@ class RecordedRequest(VcrRequest):
     def body(self) -> Any:
         """The request body bytes, encoded from the decoded exchange on first access."""
         if not self._encoded:
-            self._body = bodies.encode(self.exchange.request.body) or None
+            self._body = bodies.encode_wire(self.exchange.request.body) or None
             self._encoded = True
         return self._body
 
@@ -93,20 +91,49 @@ class LazyResponse(dict[str, Any]):
 
     def _materialise(self) -> None:
         resp = self.exchange.response
-        raw = bodies.encode(resp.body)
-        headers = {k: list(v) for k, v in resp.headers.items() if k.lower() not in _HOP_HEADERS}
-        if self.exchange.request.method != "HEAD" and resp.status not in (204, 304):
-            # the body was re-encoded from its readable form: Content-Length must describe these bytes
-            headers = {k: v for k, v in headers.items() if k.lower() != "content-length"}
-            headers["Content-Length"] = [str(len(raw))]
-            # DynamoDB's body CRC, which botocore verifies (and retries on mismatch): it must describe these bytes too
-            for name in [k for k in headers if k.lower() == "x-amz-crc32"]:
-                headers[name] = [str(zlib.crc32(raw) & 0xFFFFFFFF)]
+        cached = resp.__dict__.get("_replay")
+        if cached is not None and cached[0] is resp.body:
+            raw, headers = cached[1], {k: list(v) for k, v in cached[2].items()}
+        else:
+            raw = bodies.encode_wire(resp.body)
+            headers = replay_headers(resp.headers, resp.body, raw, self.exchange.request.method, resp.status)
+            # one replayed exchange is re-encoded (and its checksums recomputed) once, however often it plays
+            resp.__dict__["_replay"] = (resp.body, raw, headers)
+            headers = {k: list(v) for k, v in headers.items()}
         dict.__setitem__(self, "headers", headers)
         dict.__setitem__(self, "body", {"string": raw})
 
     def __deepcopy__(self, memo: dict[int, Any]) -> LazyResponse:
         return LazyResponse(self.exchange)
+
+
+def replay_headers(
+    stored: dict[str, list[str]], body: Body, raw: bytes, method: str, status: int
+) -> dict[str, list[str]]:
+    """The response headers a replay serves with ``raw``: every header that describes the bytes describes these.
+
+    Content-Encoding names the layers ``raw`` carries (none for a body stored decoded by an older replaykit);
+    Content-Length, DynamoDB's ``x-amz-crc32``, ``x-amz-checksum-*`` and ``Content-MD5`` are recomputed.
+    """
+    headers: dict[str, list[str]] = {}
+    for k, v in stored.items():
+        low = k.lower()
+        if low == "transfer-encoding":
+            continue
+        if low == "content-encoding" and (body.content_encoding or body.kind != "base64"):
+            continue  # a decoded body's layers are the body's to say (below); a readable body has none
+        headers[k] = list(v)
+    if body.content_encoding:
+        headers["Content-Encoding"] = [body.content_encoding]
+    if method != "HEAD" and status not in (204, 304):
+        # the body was re-encoded from its readable form: Content-Length must describe these bytes
+        headers = {k: v for k, v in headers.items() if k.lower() != "content-length"}
+        headers["Content-Length"] = [str(len(raw))]
+        # DynamoDB's body CRC, which botocore verifies (and retries on mismatch): it must describe these bytes too
+        for name in [k for k in headers if k.lower() == "x-amz-crc32"]:
+            headers[name] = [str(zlib.crc32(raw) & 0xFFFFFFFF)]
+        headers = checksums.refresh(headers, raw, keep_unknown=True)
+    return headers
 
 
 def exchange_from_vcr(index: int, request: Any, response: dict[str, Any]) -> tuple[Exchange, bool]:
@@ -117,26 +144,28 @@ def exchange_from_vcr(index: int, request: Any, response: dict[str, Any]) -> tup
     ident = identify_request(request.method, request.uri, req_headers, request.body)
     # S3 object data must come back checksum-identical: keep its exact bytes
     verbatim = ident.provider == "s3"
-    req_body, _ = bodies.decode(_as_bytes(request.body), content_type_of(req_headers), verbatim=verbatim)
+    req_body, _ = bodies.decode_wire(
+        _as_bytes(request.body),
+        header_value(req_headers, "content-type") or "",
+        header_value(req_headers, "content-encoding"),
+        verbatim=verbatim,
+    )
     resp_headers = normalise_header_values(response.get("headers") or {})
     raw = _as_bytes((response.get("body") or {}).get("string"))
-    encoding = header_value(resp_headers, "content-encoding")
-    if encoding and raw:
-        plain = bodies.decompress(raw, encoding)
-        if plain is not None:
-            raw = plain
-            resp_headers = {k: v for k, v in resp_headers.items() if k.lower() != "content-encoding"}
     status = response.get("status") or {}
     code = int(status.get("code", 200))
-    resp_body, exact = bodies.decode(
+    # compressed and UTF-16/32 bodies are stored decoded (readable, scanned, scrubbed), their wire form beside
+    # them: the replay compresses them again and keeps the Content-Encoding header that says so
+    resp_body, exact = bodies.decode_wire(
         raw,
-        content_type_of(resp_headers),
+        header_value(resp_headers, "content-type") or "",
+        header_value(resp_headers, "content-encoding"),
         event_stream=ident.event_stream and 200 <= code < 300,
         verbatim=verbatim and "xml" not in content_type_of(resp_headers),
     )
-    if not exact:
-        # botocore >= 1.36 validates response checksums: a rewritten body must not carry the old one
-        resp_headers = {k: v for k, v in resp_headers.items() if not k.lower().startswith(_CHECKSUM_PREFIXES)}
+    if not exact and any(checksums.is_checksum(k) for k in resp_headers):
+        # botocore >= 1.36 validates response checksums: a rewritten body must carry checksums of its new bytes
+        resp_headers = checksums.refresh(resp_headers, bodies.encode_wire(resp_body))
     return Exchange(
         index,
         ident.operation,

@@ -20,6 +20,9 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from replaykit.cassette import bodies
+from replaykit.codecs import checksums
+from replaykit.errors import CodecError
 from replaykit.exchange import Body, Exchange
 from replaykit.providers import PLACEHOLDER_ACCOUNT, canonical_uri, rewrite_to_canonical, s3, scrub_accounts, selectors
 from replaykit.scrub import patterns as P
@@ -468,20 +471,23 @@ def _scrub_joined(kind: str, events: list[Any], rules: Rules | None, *, copy_fir
     return events
 
 
-def _is_checksum(name: str) -> bool:
-    low = name.lower()
-    return low.startswith("x-amz-checksum-") or low == "content-md5"
-
-
 def _checked_headers(headers: dict[str, list[str]], old: Body, new: Body) -> dict[str, list[str]]:
-    """Drop the body checksums (``x-amz-checksum-*``, ``Content-MD5``) of a body the scrub changed.
+    """Body checksums (``x-amz-checksum-*``, ``Content-MD5``, an MD5 ETag) recomputed for the bytes a replay serves.
 
-    A kept checksum of the unscrubbed bytes would fail the SDK's check on replay (S3 GetObject with
-    ChecksumMode=ENABLED raises FlexibleChecksumError); without one, the SDK skips the check.
+    Needed when the scrub changed the body, or when its wire form is redone (a decoded compressed body is
+    compressed again, not necessarily to the server's bytes). A kept checksum of other bytes would fail the
+    SDK's check on replay (S3 GetObject with ChecksumMode=ENABLED raises FlexibleChecksumError), and a stale
+    one of unscrubbed bytes would tie the cassette to the secret.
     """
-    if new == old or not any(_is_checksum(k) for k in headers):
+    if new == old and not new.content_encoding:
         return headers
-    return {k: v for k, v in headers.items() if not _is_checksum(k)}
+    if not any(checksums.is_checksum(k) or k.lower() == "etag" for k in headers):
+        return headers
+    try:
+        before = bodies.encode_wire(old)
+    except CodecError:
+        before = None
+    return checksums.refresh(headers, bodies.encode_wire(new), before)
 
 
 def scrub_exchange(ex: Exchange, rules: Rules | None = None) -> Exchange:
