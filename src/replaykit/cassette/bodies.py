@@ -78,6 +78,19 @@ def encode_wire(body: Body) -> bytes:
     return raw
 
 
+def wire_content(raw: bytes, content_type: str, content_encoding: str | None) -> bytes:
+    """The content of a body's wire bytes as UTF-8 (its Content-Encoding layers and charset undone), if it has any.
+
+    What a live request is compared by, as the recorder stored the recorded one decoded.
+    """
+    if content_encoding:
+        plain = compression.undo(raw, content_encoding)
+        if plain is not None:
+            raw = plain
+    found = _in_charset(raw, content_type)
+    return found[0].encode("utf-8") if found is not None else raw
+
+
 def _in_charset(raw: bytes, content_type: str) -> tuple[str, Charset] | None:
     """(text, charset) of a body in a charset other than plain UTF-8 (UTF-16/32, a BOM); None otherwise."""
     if raw[:1] not in (b"\x00", b"\xef", b"\xfe", b"\xff") and b"\x00" not in raw[:64]:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from replaykit.cassette.bodies import cbor_body
+from replaykit.cassette.bodies import cbor_body, wire_content
 from replaykit.codecs import cbor
 from replaykit.codecs.safe import load_json
 from replaykit.exchange import Body, Exchange
@@ -81,8 +81,21 @@ def body_digest(value: Any, kind: str) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def parse_body(raw: bytes | str | None) -> tuple[str, Any]:
-    """(kind, value) of a raw request body: JSON parsed when it is JSON, else text/bytes."""
+def _header(headers: Any, name: str) -> str:
+    if not headers:
+        return ""
+    for key, value in headers.items():
+        if str(key).lower() == name:
+            return ", ".join(value) if isinstance(value, (list, tuple)) else str(value)
+    return ""
+
+
+def parse_body(raw: bytes | str | None, headers: Any = None) -> tuple[str, Any]:
+    """(kind, value) of a raw request body: JSON parsed when it is JSON, else text/bytes.
+
+    With the request's ``headers``, its Content-Encoding layers and charset are undone first, as the recorder
+    undid them for the body it stored.
+    """
     if raw is None or raw == b"" or raw == "":
         return "empty", None
     if hasattr(raw, "read"):
@@ -90,6 +103,8 @@ def parse_body(raw: bytes | str | None) -> tuple[str, Any]:
     if isinstance(raw, str):
         raw = raw.encode("utf-8")
     raw = bytes(raw)
+    if headers:
+        raw = wire_content(raw, _header(headers, "content-type"), _header(headers, "content-encoding"))
     if raw[:1] in (b"{", b"[") or raw.lstrip()[:1] in (b"{", b"["):
         try:
             return "json", load_json(raw)
@@ -199,7 +214,7 @@ def request_body(request: Any, rules: Any = None, ignore_fields: tuple[str, ...]
         scrubber = None  # written scrubbed
         sel = exchange_selectors(exchange)
     else:
-        kind, value = parse_body(request.body)
+        kind, value = parse_body(request.body, request.headers)
         scrubber = lambda v: scrub_for_key(v, rules)  # noqa: E731
         sel = selectors(request.uri, request.headers, request.body)
     _, value = _normalised(request.method, request.uri, kind, value, sel, ignore_fields, scrubber)
@@ -223,7 +238,7 @@ def request_key(
             sel=exchange_selectors(exchange),
             ignore_fields=ignore_fields,
         )
-    kind, value = parse_body(request.body)
+    kind, value = parse_body(request.body, request.headers)
     return key_for(
         request.method,
         request.uri,
@@ -243,7 +258,7 @@ def live_keys(
     if exchange is not None:
         key = request_key(request, rules, ignore_fields)
         return key, lambda: key
-    kind, value = parse_body(request.body)
+    kind, value = parse_body(request.body, request.headers)
     sel = selectors(request.uri, request.headers, request.body)
     raw = key_for(request.method, request.uri, kind, value, sel=sel, ignore_fields=ignore_fields)
     if kind not in ("json", "text"):

@@ -39,7 +39,7 @@ def _inflate(raw: bytes, wbits: int, limit: int) -> bytes:
     d = zlib.decompressobj(wbits)
     out = d.decompress(raw, limit + 1)
     if len(out) > limit:
-        raise TooLargeError(f"decompresses past {limit:,} bytes")
+        raise TooLargeError(f"decompresses to more than {limit:,} bytes")
     if wbits & 16:  # gzip: concatenated members are one stream (RFC 1952)
         rest = d.unused_data
         while rest and not d.unconsumed_tail:
@@ -47,7 +47,7 @@ def _inflate(raw: bytes, wbits: int, limit: int) -> bytes:
             more = d.decompress(rest, limit + 1 - len(out))
             out += more
             if len(out) > limit:
-                raise TooLargeError(f"decompresses past {limit:,} bytes")
+                raise TooLargeError(f"decompresses to more than {limit:,} bytes")
             rest = d.unused_data
     if not d.eof:
         raise zlib.error("truncated stream")
@@ -58,7 +58,7 @@ def _unbrotli(raw: bytes, limit: int) -> bytes:
     d = brotli.Decompressor()
     out = d.process(raw, output_buffer_limit=limit + 1)
     if len(out) > limit:
-        raise TooLargeError(f"decompresses past {limit:,} bytes")
+        raise TooLargeError(f"decompresses to more than {limit:,} bytes")
     if not d.is_finished():
         raise ValueError("truncated brotli stream")
     return bytes(out)
@@ -70,7 +70,7 @@ def _unzstd(raw: bytes, limit: int) -> bytes:
         d = zstd.ZstdDecompressor()
         out += d.decompress(raw, limit + 1 - len(out))
         if len(out) > limit:
-            raise TooLargeError(f"decompresses past {limit:,} bytes")
+            raise TooLargeError(f"decompresses to more than {limit:,} bytes")
         if not d.eof:
             raise ValueError("truncated zstd frame")
         raw = d.unused_data
@@ -167,12 +167,14 @@ def sniff(raw: bytes) -> str | None:
     return None
 
 
-def unpack(raw: bytes, limit: int = MAX_DECOMPRESSED) -> tuple[str, bytes | dict[str, bytes]] | None:
+def unpack(
+    raw: bytes, limit: int = MAX_DECOMPRESSED, *, is_text: Callable[[bytes], bool] | None = None
+) -> tuple[str, bytes | dict[str, bytes]] | None:
     """A compressed payload opened: (container, content), or None when ``raw`` is not one we can open.
 
-    Containers with a signature are recognised by it (gzip, zlib, zstd, zip: content is a mapping of member name
-    to bytes). Raw deflate and brotli have none: they are tried last, and only accepted when they decode cleanly
-    to the end of the data.
+    Containers with a signature are recognised by it (gzip, zlib, zstd; zip, whose content is a mapping of member
+    name to bytes). Raw deflate and brotli have none: they are tried only with ``is_text``, and accepted only when
+    they decode cleanly, to the end of the data, to bytes ``is_text`` accepts (random bytes often "decode").
     """
     kind = sniff(raw)
     try:
@@ -184,14 +186,62 @@ def unpack(raw: bytes, limit: int = MAX_DECOMPRESSED) -> tuple[str, bytes | dict
         return None
     except Exception:  # noqa: BLE001 - damaged or truncated: see the signature-less attempts below
         pass
+    if is_text is None or len(raw) < 8:
+        return None
     for name in ("raw-deflate", "br"):
         try:
             out = _UNDO[name](raw, limit)
         except Exception:  # noqa: BLE001
             continue
-        if out and len(raw) >= 8:
+        if out and is_text(out):
             return ("deflate" if name == "raw-deflate" else name), out
     return None
+
+
+def salvage(raw: bytes, limit: int = MAX_DECOMPRESSED) -> tuple[str, bytes] | None:
+    """What a damaged or truncated gzip/zlib/zstd payload still decompresses to (to scan, never to re-encode).
+
+    A file split across S3 multipart parts, or cut short, cannot be compressed back to the same payload; what it
+    holds is still read, so a secret inside refuses the write instead of passing unseen.
+    """
+    kind = sniff(raw)
+    if kind in ("gzip", "zlib"):
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS if kind == "gzip" else zlib.MAX_WBITS)
+        try:
+            return kind, d.decompress(raw, limit)
+        except zlib.error:
+            return None
+    if kind == "zstd":
+        try:
+            return kind, zstd.ZstdDecompressor().decompress(raw, limit)
+        except Exception:  # noqa: BLE001
+            return None
+    return None
+
+
+def embedded(raw: bytes, limit: int = MAX_DECOMPRESSED, most: int = 16) -> list[tuple[int, int, str, bytes]]:
+    """Complete gzip and zstd streams inside larger binary data (a file in a multipart upload).
+
+    Each as (start, end, container, content); at most ``most`` of them, and ``limit`` bytes of content in all.
+    """
+    found: list[tuple[int, int, str, bytes]] = []
+    budget = limit
+    for magic, kind in ((b"\x1f\x8b\x08", "gzip"), (b"\x28\xb5\x2f\xfd", "zstd")):
+        start = raw.find(magic)
+        while start != -1 and len(found) < most and budget > 0:
+            d = zlib.decompressobj(16 + zlib.MAX_WBITS) if kind == "gzip" else zstd.ZstdDecompressor()
+            try:
+                out = d.decompress(raw[start:], budget + 1)
+            except Exception:  # noqa: BLE001 - the magic was a coincidence
+                out = b""
+            if d.eof and out and len(out) <= budget:
+                end = len(raw) - len(d.unused_data)
+                found.append((start, end, kind, out))
+                budget -= len(out)
+                start = raw.find(magic, end)
+            else:
+                start = raw.find(magic, start + 1)
+    return sorted(found)
 
 
 def _unzip(raw: bytes, limit: int) -> dict[str, bytes]:
@@ -234,7 +284,9 @@ __all__ = [
     "gunzip",
     "layers_of",
     "redo",
+    "embedded",
     "repack",
+    "salvage",
     "sniff",
     "undo",
     "unpack",

@@ -12,7 +12,9 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import dataclasses
 import functools
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +23,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from replaykit.cassette import bodies
-from replaykit.codecs import checksums
+from replaykit.codecs import charset as _charset
+from replaykit.codecs import checksums, compression
+from replaykit.codecs.safe import load_json
 from replaykit.errors import CodecError
 from replaykit.exchange import Body, Exchange
 from replaykit.providers import PLACEHOLDER_ACCOUNT, canonical_uri, rewrite_to_canonical, s3, scrub_accounts, selectors
@@ -238,11 +242,68 @@ def _scrub_base64(text: str, rules: Rules | None) -> str:
     if len(text) < 16 or not _B64.match(text):
         return text
     try:
-        inner = base64.b64decode(text, validate=True).decode("utf-8")
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
         return text
-    cleaned = scrub_string(inner, rules)
-    return text if cleaned == inner else base64.b64encode(cleaned.encode("utf-8")).decode("ascii")
+    cleaned = scrub_bytes(raw, rules)
+    return text if cleaned is None else base64.b64encode(cleaned).decode("ascii")
+
+
+_MAX_LAYERS = 8  # payloads inside payloads followed, as the scanner follows them
+
+
+def scrub_bytes(raw: bytes, rules: Rules | None = None, depth: int = 0) -> bytes | None:
+    """Binary data with the secrets inside scrubbed and re-encoded as it was; None when nothing changed.
+
+    Opens what the scanner opens: UTF-8/16/32 text (JSON scrubbed as JSON), gzip, zlib, raw deflate, brotli and
+    zstd payloads, zip archives (a docx) member by member, and whole gzip/zstd streams inside other data (a file
+    in a multipart upload), then compresses and encodes each layer back. A payload that cannot be re-encoded
+    (a truncated stream) is left alone: the scanner still reads it, so a secret inside refuses the write.
+    """
+    found = _charset.detect(raw)
+    if found is not None and (found[1].plain_utf8 or _charset.is_printable(found[0])):
+        text, cs = found
+        cleaned = _scrub_text_or_json(text, rules)
+        return None if cleaned == text else cs.encode(cleaned)
+    if depth >= _MAX_LAYERS or len(raw) < 8:
+        return None
+    opened = compression.unpack(raw, is_text=_is_text)
+    if opened is not None:
+        kind, content = opened
+        if isinstance(content, dict):
+            members = {name: scrub_bytes(data, rules, depth + 1) for name, data in content.items()}
+            if all(v is None for v in members.values()):
+                return None
+            merged = {name: new if new is not None else content[name] for name, new in members.items()}
+            return compression.repack(kind, merged, raw)
+        inner = scrub_bytes(content, rules, depth + 1)
+        return None if inner is None else compression.repack(kind, inner, raw)
+    changed = False
+    out = bytearray()
+    last = 0
+    for start, end, kind, content in compression.embedded(raw):
+        inner = scrub_bytes(content, rules, depth + 1)
+        if inner is not None:
+            out += raw[last:start] + compression.repack(kind, inner, raw[start:end])
+            last, changed = end, True
+    return bytes(out + raw[last:]) if changed else None
+
+
+def _is_text(raw: bytes) -> bool:
+    return _charset.printable_text(raw) is not None
+
+
+def _scrub_text_or_json(text: str, rules: Rules | None) -> str:
+    stripped = text.strip()
+    if stripped[:1] in ("{", "[") and stripped[-1:] in ("}", "]"):
+        try:
+            doc = load_json(stripped)
+        except ValueError:
+            doc = None
+        if isinstance(doc, (dict, list)):
+            cleaned = scrub_value(doc, rules)
+            return text if cleaned == doc else json.dumps(cleaned, separators=(",", ":"), ensure_ascii=False)
+    return scrub_string(text, rules)
 
 
 def scrub_value(value: Any, rules: Rules | None = None, path: str = "$") -> Any:
@@ -413,14 +474,26 @@ def scrub_request(request: Any, rules: Rules | None = None) -> Any:
 
 
 def scrub_body(body: Body, rules: Rules | None = None) -> Body:
-    """Scrub a decoded body of any kind."""
+    """Scrub a decoded body of any kind (its wire form, ``content_encoding`` and ``charset``, kept)."""
     if body.kind == "json":
-        return Body("json", scrub_value(body.value, rules), body.json_style)
-    if body.kind == "text":
-        return Body("text", scrub_string(body.value, rules))
-    if body.kind in streams.BODY_KINDS:
-        return Body(body.kind, scrub_events(body.kind, body.value, rules))
-    return body
+        value: Any = scrub_value(body.value, rules)
+    elif body.kind == "text":
+        value = scrub_string(body.value, rules)
+    elif body.kind in streams.BODY_KINDS:
+        value = scrub_events(body.kind, body.value, rules)
+    elif body.kind == "base64" and isinstance(body.value, str):
+        # binary data: compressed files, archives, UTF-16 text that was not stored as text
+        try:
+            raw = base64.b64decode(body.value, validate=False)
+        except (binascii.Error, ValueError):
+            return body
+        cleaned = scrub_bytes(raw, rules)
+        if cleaned is None:
+            return body
+        value = base64.b64encode(cleaned).decode("ascii")
+    else:
+        return body
+    return dataclasses.replace(body, value=value)
 
 
 _MAX_ROUNDS = 4  # each round only ever removes text; the scanner refuses the write if any secret is left after

@@ -34,6 +34,9 @@ from urllib.parse import unquote
 
 import yaml
 
+from replaykit.codecs import charset as _charset
+from replaykit.codecs import compression
+from replaykit.codecs.charset import decode_text
 from replaykit.codecs.safe import UnsafeDocumentError, load_json, load_yaml
 from replaykit.errors import CassetteError, read_bytes
 from replaykit.scrub import patterns as P
@@ -122,6 +125,8 @@ class _Scanner:
         # matches the allowlist swallowed: they still count as "this value matched", so the name-context
         # fallback (credential-field on Authorization, …) does not report the approved secret a second way
         self.approved = 0
+        # what one compressed payload may inflate to (past it, a decompression bomb, it is not opened)
+        self.limit = compression.MAX_DECOMPRESSED
 
     def emit(self, rule_id: str, secret: str, loc: str, description: str | None = None) -> list[Finding]:
         secret = canonical_secret(secret)
@@ -200,11 +205,31 @@ class _Scanner:
         return out
 
     def binary(self, raw: bytes, loc: str, depth: int) -> list[Finding]:
-        """Bytes: UTF-8 text is scanned as a string; anything else as latin-1 (event stream frames, files)."""
-        try:
-            return self.string(raw.decode("utf-8"), loc, depth)
-        except UnicodeDecodeError:
+        """Bytes: UTF-8/16/32 text as a string, compressed data opened, anything else as latin-1.
+
+        Compressed payloads are located as ``<gzip>``, ``<zip:word/document.xml>``, ``<gzip,truncated>`` (a part
+        of a file) or ``<gzip@120>`` (a stream inside other data, such as a multipart upload).
+        """
+        found = _charset.detect(raw)
+        if found is not None and (found[1].plain_utf8 or _charset.is_printable(found[0])):
+            return self.string(found[0], loc, depth)
+        if depth >= MAX_DEPTH:
             return self.text(raw.decode("latin-1"), loc, depth)
+        opened = compression.unpack(raw, self.limit, is_text=_is_text)
+        if opened is None:
+            salvaged = compression.salvage(raw, self.limit)
+            opened = (salvaged[0] + ",truncated", salvaged[1]) if salvaged is not None else None
+        if opened is not None:
+            kind, content = opened
+            if isinstance(content, dict):
+                return [
+                    f for name, data in content.items() for f in self.binary(data, f"{loc}<{kind}:{name}>", depth + 1)
+                ]
+            return self.binary(content, f"{loc}<{kind}>", depth + 1)
+        out = self.text(raw.decode("latin-1"), loc, depth)
+        for start, _end, kind, content in compression.embedded(raw, self.limit):
+            out = _merge(out, self.binary(content, f"{loc}<{kind}@{start}>", depth + 1))
+        return out
 
     # ---- structure ------------------------------------------------------------------------------------
 
@@ -473,54 +498,11 @@ def scan_file(
 
 def _gunzip(raw: bytes, limit: int) -> bytes:
     """Decompress gzip data, refusing output past ``limit`` bytes (a gzip bomb)."""
-    out = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(raw, limit + 1)
-    if len(out) > limit:
-        raise ValueError(f"decompresses to more than {limit:,} bytes")
-    return out
+    return compression.gunzip(raw, limit)
 
 
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32-le"),
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
-
-
-def decode_text(raw: bytes) -> str | None:
-    """Bytes as text: UTF-8, or UTF-16/32 with or without a BOM; None for binary data."""
-    for bom, encoding in _BOMS:
-        if raw.startswith(bom):
-            try:
-                return raw[len(bom) :].decode(encoding)
-            except UnicodeDecodeError:
-                return None
-    head = raw[:8192]
-    if b"\x00" in head:
-        # BOM-less UTF-16/32: ASCII text leaves a NUL in every other (or 3 of 4) byte, in a fixed lane
-        for encoding, width, lane in (
-            ("utf-32-le", 4, 0),
-            ("utf-32-be", 4, 3),
-            ("utf-16-le", 2, 0),
-            ("utf-16-be", 2, 1),
-        ):
-            if len(raw) % width:
-                continue
-            lanes = [head[i::width] for i in range(width)]
-            if all(b == 0 for i, seq in enumerate(lanes) if i != lane for b in seq) and lanes[lane].count(0) == 0:
-                try:
-                    return raw.decode(encoding)
-                except UnicodeDecodeError:
-                    return None
-        return None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    text = raw.decode("latin-1")
-    control = sum(1 for c in text[:8192] if ord(c) < 32 and c not in "\r\n\t\f")
-    return None if control > len(text[:8192]) // 20 else text
+def _is_text(raw: bytes) -> bool:
+    return _charset.printable_text(raw) is not None
 
 
 def _scan_stream(path: Path, scanner: _Scanner) -> list[Finding]:
