@@ -129,8 +129,14 @@ def parse_body(raw: bytes | str | None, headers: Any = None) -> tuple[str, Any]:
 # replaykit-written exchange (those were scrubbed, and scrubbing is idempotent), so the scrubbed key decides.
 
 
-def scrub_for_key(value: Any, rules: Any = None) -> Any:
-    """What the recorder stores for a live body value: ``scrub_string`` for text, ``scrub_value`` for JSON."""
+def scrub_for_key(value: Any, rules: Any = None, kind: str = "") -> Any:
+    """What the recorder stores for a live body value (``scrub_string``, ``scrub_value`` or ``scrub_bytes``).
+
+    Binary data comes as hex, as ``parse_body`` gives it (a gzip file with a secret inside).
+    """
+    if kind == "bytes" and isinstance(value, str):
+        cleaned = sanitize.scrub_bytes(bytes.fromhex(value), rules)
+        return value if cleaned is None else cleaned.hex()
     if isinstance(value, str):
         return sanitize.scrub_string(value, rules)
     return sanitize.scrub_value(value, rules)
@@ -143,7 +149,7 @@ def _normalised(
     method: str, uri: str, kind: str, value: Any, sel: Selectors, ignore_fields: tuple[str, ...], scrub: Any
 ) -> tuple[Identity, Any]:
     ident: Identity = identify(method.upper(), uri, *sel)
-    if scrub is not None and kind in ("json", "text"):
+    if scrub is not None and kind in ("json", "text", "bytes"):
         # the stored side was scrubbed before it was written: compare like with like
         value = scrub(value)
     if kind == "json":
@@ -215,7 +221,7 @@ def request_body(request: Any, rules: Any = None, ignore_fields: tuple[str, ...]
         sel = exchange_selectors(exchange)
     else:
         kind, value = parse_body(request.body, request.headers)
-        scrubber = lambda v: scrub_for_key(v, rules)  # noqa: E731
+        scrubber = lambda v: scrub_for_key(v, rules, kind)  # noqa: E731
         sel = selectors(request.uri, request.headers, request.body)
     _, value = _normalised(request.method, request.uri, kind, value, sel, ignore_fields, scrubber)
     return kind, value
@@ -246,7 +252,7 @@ def request_key(
         value,
         sel=selectors(request.uri, request.headers, request.body),
         ignore_fields=ignore_fields,
-        scrub=(lambda v: scrub_for_key(v, rules)) if scrub else None,
+        scrub=(lambda v: scrub_for_key(v, rules, kind)) if scrub else None,
     )
 
 
@@ -261,8 +267,8 @@ def live_keys(
     kind, value = parse_body(request.body, request.headers)
     sel = selectors(request.uri, request.headers, request.body)
     raw = key_for(request.method, request.uri, kind, value, sel=sel, ignore_fields=ignore_fields)
-    if kind not in ("json", "text"):
-        return raw, lambda: raw  # only JSON and text bodies are scrubbed
+    if kind not in ("json", "text", "bytes"):
+        return raw, lambda: raw  # only JSON, text and binary bodies are scrubbed
 
     def scrubbed() -> RequestKey:
         return key_for(
@@ -272,7 +278,7 @@ def live_keys(
             value,
             sel=sel,
             ignore_fields=ignore_fields,
-            scrub=lambda v: scrub_for_key(v, rules),
+            scrub=lambda v: scrub_for_key(v, rules, kind),
         )
 
     return raw, scrubbed
