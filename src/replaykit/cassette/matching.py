@@ -129,17 +129,23 @@ def parse_body(raw: bytes | str | None, headers: Any = None) -> tuple[str, Any]:
 # replaykit-written exchange (those were scrubbed, and scrubbing is idempotent), so the scrubbed key decides.
 
 
-def scrub_for_key(value: Any, rules: Any = None, kind: str = "") -> Any:
-    """What the recorder stores for a live body value (``scrub_string``, ``scrub_value`` or ``scrub_bytes``).
-
-    Binary data comes as hex, as ``parse_body`` gives it (a gzip file with a secret inside).
-    """
-    if kind == "bytes" and isinstance(value, str):
-        cleaned = sanitize.scrub_bytes(bytes.fromhex(value), rules)
-        return value if cleaned is None else cleaned.hex()
+def scrub_for_key(value: Any, rules: Any = None) -> Any:
+    """What the recorder stores for a live body value: ``scrub_string`` for text, ``scrub_value`` for JSON."""
     if isinstance(value, str):
         return sanitize.scrub_string(value, rules)
     return sanitize.scrub_value(value, rules)
+
+
+def scrub_bytes_for_key(value: str, rules: Any = None) -> str:
+    """What the recorder stores for a live binary body, in hex as ``parse_body`` gives it (a gzip file)."""
+    cleaned = sanitize.scrub_bytes(bytes.fromhex(value), rules)
+    return value if cleaned is None else cleaned.hex()
+
+
+def _scrubber(kind: str, rules: Any) -> Callable[[Any], Any]:
+    if kind == "bytes":
+        return lambda v: scrub_bytes_for_key(v, rules)
+    return lambda v: scrub_for_key(v, rules)
 
 
 # ---- keys -----------------------------------------------------------------------------------------------------
@@ -221,7 +227,7 @@ def request_body(request: Any, rules: Any = None, ignore_fields: tuple[str, ...]
         sel = exchange_selectors(exchange)
     else:
         kind, value = parse_body(request.body, request.headers)
-        scrubber = lambda v: scrub_for_key(v, rules, kind)  # noqa: E731
+        scrubber = _scrubber(kind, rules)
         sel = selectors(request.uri, request.headers, request.body)
     _, value = _normalised(request.method, request.uri, kind, value, sel, ignore_fields, scrubber)
     return kind, value
@@ -252,7 +258,7 @@ def request_key(
         value,
         sel=selectors(request.uri, request.headers, request.body),
         ignore_fields=ignore_fields,
-        scrub=(lambda v: scrub_for_key(v, rules, kind)) if scrub else None,
+        scrub=_scrubber(kind, rules) if scrub else None,
     )
 
 
@@ -278,7 +284,7 @@ def live_keys(
             value,
             sel=sel,
             ignore_fields=ignore_fields,
-            scrub=lambda v: scrub_for_key(v, rules, kind),
+            scrub=_scrubber(kind, rules),
         )
 
     return raw, scrubbed
