@@ -111,15 +111,16 @@ def encode_wire(body: Body) -> bytes:
 
     Computed once per Body (a cassette replayed by many tests re-compresses nothing after the first play).
     """
+    form = (body.kind, id(body.value), body.charset, body.bom, body.content_encoding)
     cached = body.__dict__.get("_wire")
-    if cached is not None and cached[0] == (body.kind, body.charset, body.bom, body.content_encoding):
-        return cached[1]  # type: ignore[no-any-return]
+    if cached is not None and cached[0] == form:
+        return cached[1]
     raw = encode(body)
     if body.charset and raw:
         raw = Charset(body.charset, body.bom).encode(raw.decode("utf-8"))
     if body.content_encoding:
         raw = compression.redo(raw, body.content_encoding)
-    body.__dict__["_wire"] = ((body.kind, body.charset, body.bom, body.content_encoding), raw)
+    body.__dict__["_wire"] = (form, raw)
     return raw
 
 

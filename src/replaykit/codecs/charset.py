@@ -90,10 +90,10 @@ def detect(raw: bytes, content_type: str = "") -> tuple[str, Charset] | None:
             except UnicodeDecodeError:
                 return None
     named = _NAMED.get(charset_param(content_type) or "")
-    codec = named or _nul_lanes(raw)
-    if codec is not None:
+    guess = named or _nul_lanes(raw)
+    if guess is not None:
         try:
-            return raw.decode(codec), Charset(codec)
+            return raw.decode(guess), Charset(guess)
         except UnicodeDecodeError:
             if named is None:
                 return None
