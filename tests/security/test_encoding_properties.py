@@ -101,7 +101,8 @@ def _wire(encoding: str, text: str, as_json: bool) -> tuple[bytes, dict[str, lis
             {"document": {"format": "docx", "name": "notes", "source": {"bytes": base64.b64encode(payload).decode()}}}
         ]}]}
         return json.dumps(doc, separators=(",", ":")).encode(), {"Content-Type": ["application/json"]}
-    content = (json.dumps({"note": text, "n": 1}, separators=(",", ":"), ensure_ascii=False) if as_json else text).encode()
+    doc_text = json.dumps({"note": text, "n": 1}, separators=(",", ":"), ensure_ascii=False)
+    content = (doc_text if as_json else text).encode()
     if kind == "cs":
         codec, bom, param = CHARSET[name]
         return bom + content.decode().encode(codec), {"Content-Type": [ctype + param]}

@@ -190,7 +190,8 @@ def decode(
     if in_charset is not None:
         # UTF-16/32 or BOM-led text: stored as readable text (or JSON) with its charset, redone on replay
         text, found = in_charset
-        inner, exact = decode(text.encode("utf-8"), content_type, event_stream=event_stream, verbatim=verbatim)
+        # the parameters (charset=) described the bytes just decoded, not the UTF-8 handed on
+        inner, exact = decode(text.encode("utf-8"), ctype, event_stream=event_stream, verbatim=verbatim)
         if inner.kind in ("json", "text"):
             return _with_charset(inner, found), exact
     if verbatim:
