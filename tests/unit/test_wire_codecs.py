@@ -43,6 +43,16 @@ def test_a_decompression_bomb_is_kept_as_sent(encoding: str) -> None:
     assert compression.unpack(bomb, limit=1_000_000) is None
 
 
+@pytest.mark.parametrize("encoding", ["gzip", "br", "zstd"])
+def test_a_bomb_body_is_stored_as_sent_with_its_header(monkeypatch: pytest.MonkeyPatch, encoding: str) -> None:
+    bomb = compression.redo(b"\0" * 2_000_000, encoding)
+    monkeypatch.setattr(compression, "MAX_DECOMPRESSED", 1_000_000)
+    monkeypatch.setattr(compression.undo, "__defaults__", (1_000_000,))
+    body, _ = bodies.decode_wire(bomb, "application/octet-stream", encoding)
+    assert body.kind == "base64" and body.content_encoding is None
+    assert bodies.encode_wire(body) == bomb
+
+
 def test_unknown_or_damaged_layers_are_kept_as_sent() -> None:
     assert compression.undo(b"abc", "compress") is None
     assert compression.undo(b"\x1f\x8b\x08garbage", "gzip") is None

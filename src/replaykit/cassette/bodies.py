@@ -72,8 +72,12 @@ def already_decoded(raw: bytes, content_encoding: str) -> bool:
     layers = compression.layers_of(content_encoding)
     if not layers or any(e not in compression.LAYERS for e in layers) or compression.undo(raw, content_encoding):
         return False
-    outer = layers[-1]
-    return not (outer in ("gzip", "x-gzip") and compression.sniff(raw) == "gzip")
+    # data still in its outer layer (damaged, or a bomb kept as sent) is not content: it keeps its signature, and
+    # brotli, which has none, is only taken as undone when what is left reads as text
+    outer = {"x-gzip": "gzip", "deflate": "zlib"}.get(layers[-1], layers[-1])
+    if outer == "br":
+        return _charset.printable_text(raw) is not None
+    return compression.sniff(raw) != outer
 
 
 def repair_recorded(response: dict[str, Any]) -> None:

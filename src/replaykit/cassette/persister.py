@@ -120,8 +120,10 @@ def replay_headers(
         low = k.lower()
         if low == "transfer-encoding":
             continue
-        if low == "content-encoding" and (body.content_encoding or body.kind != "base64"):
-            continue  # a decoded body's layers are the body's to say (below); a readable body has none
+        if low == "content-encoding" and (body.content_encoding or body.kind not in ("base64", "empty")):
+            # a decoded body's layers are the body's to say (below); a readable body stored without a marker (by
+            # an older replaykit, or another tool) has none. Raw bytes, and a HEAD's empty body, keep the header
+            continue
         headers[k] = list(v)
     if body.content_encoding:
         headers["Content-Encoding"] = [body.content_encoding]
