@@ -1,1 +1,1 @@
-"""Wire-format codecs: AWS event streams, server-sent events, CBOR."""
+"""Wire-format codecs: AWS event streams, server-sent events, CBOR, compression layers, text charsets, checksums."""

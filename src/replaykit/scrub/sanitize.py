@@ -275,18 +275,30 @@ def scrub_bytes(raw: bytes, rules: Rules | None = None, depth: int = 0) -> bytes
             if all(v is None for v in members.values()):
                 return None
             merged = {name: new if new is not None else content[name] for name, new in members.items()}
-            return compression.repack(kind, merged, raw)
+            return _repacked(kind, merged, raw)
         inner = scrub_bytes(content, rules, depth + 1)
-        return None if inner is None else compression.repack(kind, inner, raw)
+        return None if inner is None else _repacked(kind, inner, raw)
     changed = False
     out = bytearray()
     last = 0
     for start, end, kind, content in compression.embedded(raw):
         inner = scrub_bytes(content, rules, depth + 1)
-        if inner is not None:
-            out += raw[last:start] + compression.repack(kind, inner, raw[start:end])
+        packed = None if inner is None else _repacked(kind, inner, raw[start:end])
+        if packed is not None:
+            out += raw[last:start] + packed
             last, changed = end, True
     return bytes(out + raw[last:]) if changed else None
+
+
+def _repacked(kind: str, content: bytes | dict[str, bytes], original: bytes) -> bytes | None:
+    """The payload compressed back; None when it cannot be (a zip method Python cannot write).
+
+    Then it is left as it was, and the scanner, which still reads it, refuses the write.
+    """
+    try:
+        return compression.repack(kind, content, original)
+    except Exception:  # noqa: BLE001 - any codec's refusal means "cannot be encoded back"
+        return None
 
 
 def _is_text(raw: bytes) -> bool:
