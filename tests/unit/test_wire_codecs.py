@@ -40,7 +40,10 @@ def test_deflate_accepts_raw_deflate_as_some_servers_send_it() -> None:
 def test_a_decompression_bomb_is_kept_as_sent(encoding: str) -> None:
     bomb = compression.redo(b"\0" * 2_000_000, encoding)
     assert compression.undo(bomb, encoding, limit=1_000_000) is None
-    assert compression.unpack(bomb, limit=1_000_000) is None
+    if encoding != "br":  # brotli has no signature: only a clean decode to text counts as brotli
+        with pytest.raises(compression.TooLargeError):
+            compression.unpack(bomb, limit=1_000_000)
+    assert compression.salvage(bomb, limit=1_000_000) is None
 
 
 @pytest.mark.parametrize("encoding", ["gzip", "br", "zstd"])
@@ -212,3 +215,21 @@ def test_urllib3_decoded_recordings_are_repaired_in_place() -> None:
     again = dict(response)
     bodies.repair_recorded(again)  # compressed bytes are left alone
     assert again["body"]["string"] == wire
+
+
+def test_a_bomb_inside_a_payload_is_neither_opened_nor_salvaged(monkeypatch: pytest.MonkeyPatch) -> None:
+    from replaykit.scrub.sanitize import scrub_value
+    from replaykit.scrub.scanner import scan_value
+
+    monkeypatch.setattr(compression, "MAX_DECOMPRESSED", 1_000_000)
+    monkeypatch.setattr(compression.unpack, "__defaults__", (1_000_000,))
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a bomb was inflated a second way")
+
+    monkeypatch.setattr(compression, "salvage", never)
+    monkeypatch.setattr(compression, "embedded", never)
+    bomb = gzip.compress(b"\0" * 3_000_000)
+    doc = {"document": {"source": {"bytes": base64.b64encode(bomb).decode()}}}
+    assert scan_value(doc) == []
+    assert scrub_value(doc) == doc

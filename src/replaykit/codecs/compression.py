@@ -173,7 +173,8 @@ def unpack(
     """A compressed payload opened: (container, content), or None when ``raw`` is not one we can open.
 
     Containers with a signature are recognised by it (gzip, zlib, zstd; zip, whose content is a mapping of member
-    name to bytes). Raw deflate and brotli have none: they are tried only with ``is_text``, and accepted only when
+    name to bytes); one that inflates past ``limit`` raises ``TooLargeError`` (a bomb: not to be opened any other
+    way either). Raw deflate and brotli have none: they are tried only with ``is_text``, and accepted only when
     they decode cleanly, to the end of the data, to bytes ``is_text`` accepts (random bytes often "decode").
     """
     kind = sniff(raw)
@@ -183,7 +184,7 @@ def unpack(
         if kind is not None:
             return kind, _UNDO[kind](raw, limit)
     except TooLargeError:
-        return None
+        raise
     except Exception:  # noqa: BLE001 - damaged or truncated: see the signature-less attempts below
         pass
     if is_text is None or len(raw) < 8:
@@ -205,18 +206,21 @@ def salvage(raw: bytes, limit: int = MAX_DECOMPRESSED) -> tuple[str, bytes] | No
     holds is still read, so a secret inside refuses the write instead of passing unseen.
     """
     kind = sniff(raw)
+    out = None
     if kind in ("gzip", "zlib"):
-        d = zlib.decompressobj(16 + zlib.MAX_WBITS if kind == "gzip" else zlib.MAX_WBITS)
         try:
-            return kind, d.decompress(raw, limit)
+            out = zlib.decompressobj(16 + zlib.MAX_WBITS if kind == "gzip" else zlib.MAX_WBITS).decompress(
+                raw, limit + 1
+            )
         except zlib.error:
             return None
-    if kind == "zstd":
+    elif kind == "zstd":
         try:
-            return kind, zstd.ZstdDecompressor().decompress(raw, limit)
+            out = zstd.ZstdDecompressor().decompress(raw, limit + 1)
         except Exception:  # noqa: BLE001
             return None
-    return None
+    # a bomb is not salvaged: what it inflates to past the limit is not read at all
+    return (kind, out) if kind is not None and out is not None and len(out) <= limit else None
 
 
 def embedded(raw: bytes, limit: int = MAX_DECOMPRESSED, most: int = 16) -> list[tuple[int, int, str, bytes]]:

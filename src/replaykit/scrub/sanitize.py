@@ -267,7 +267,10 @@ def scrub_bytes(raw: bytes, rules: Rules | None = None, depth: int = 0) -> bytes
         return None if cleaned == text else cs.encode(cleaned)
     if depth >= _MAX_LAYERS or len(raw) < 8:
         return None
-    opened = compression.unpack(raw, is_text=_is_text)
+    try:
+        opened = compression.unpack(raw, is_text=_is_text)
+    except compression.TooLargeError:
+        return None  # a decompression bomb is kept as it is
     if opened is not None:
         kind, content = opened
         if isinstance(content, dict):

@@ -215,7 +215,10 @@ class _Scanner:
             return self.string(found[0], loc, depth)
         if depth >= MAX_DEPTH:
             return self.text(raw.decode("latin-1"), loc, depth)
-        opened = compression.unpack(raw, self.limit, is_text=_is_text)
+        try:
+            opened = compression.unpack(raw, self.limit, is_text=_is_text)
+        except compression.TooLargeError:
+            return self.text(raw.decode("latin-1"), loc, depth)  # a decompression bomb is not opened
         if opened is None:
             salvaged = compression.salvage(raw, self.limit)
             opened = (salvaged[0] + ",truncated", salvaged[1]) if salvaged is not None else None
