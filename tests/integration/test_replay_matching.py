@@ -367,6 +367,21 @@ def test_outside_cassettes_the_http_libraries_are_the_real_ones_again(server, tm
     assert _converse(_bedrock(server.base), "live") == "1:live"
 
 
+def test_a_client_shared_across_cassettes_talks_to_the_real_host_outside_them(server, tmp_path):
+    """A client the tests share keeps pooled connections across cassettes; outside every cassette they are real."""
+    openai_client, bedrock = _openai(f"{server.base}/v1"), _bedrock(server.base)
+    server.reset()
+    with use_cassette(tmp_path / "shared.yaml", "once", config=Config(), host_map=server.host_map):
+        assert _chat(openai_client, "inside") == "0:inside"
+        assert _converse(bedrock, "inside") == "1:inside"
+    for _ in range(2):  # outside: the local server answers, through the connections the cassette left pooled
+        server.reset()
+        assert _chat(openai_client, "outside") == "0:outside"
+        assert _converse(bedrock, "outside") == "1:outside"
+        with use_cassette(tmp_path / "shared.yaml", "none", config=Config()):
+            assert _converse(_bedrock(), "inside") == "1:inside"
+
+
 def test_nested_cassettes_answer_from_the_innermost_then_the_outer_again(server, tmp_path):
     outer_path, inner_path = tmp_path / "outer.yaml", tmp_path / "inner.yaml"
     _record(server, outer_path, lambda oc, br: [_chat(oc, "outer"), _converse(br, "outer"), _chat(oc, "outer")])

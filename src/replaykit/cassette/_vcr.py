@@ -166,9 +166,32 @@ class ActiveCassette:
     def __getattr__(self, name: str) -> Any:
         stack = self.__dict__.get("stack")
         if not stack:
-            # a connection or response kept past its cassette's exit: vcrpy's would still talk to that cassette
-            raise AttributeError(f"no replaykit cassette is active (looking up {name!r})")
+            # a stub connection kept past every cassette (a pooled connection of a client the tests share): it talks
+            # to the real host, as the real library would outside cassettes (vcrpy's would use the exited cassette)
+            return getattr(_NO_CASSETTE, name)
         return getattr(stack[-1], name)
+
+
+class _NoCassette:
+    """What a vcrpy stub sees when no cassette is active: nothing to play, nothing protected, nothing recorded."""
+
+    _path = "no active cassette"
+    write_protected = False
+
+    def can_play_response_for(self, request: Any) -> bool:
+        return False
+
+    def filter_request(self, request: Any) -> Any:
+        return request
+
+    def append(self, request: Any, response: Any) -> None:
+        return None
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(f"no replaykit cassette is active (looking up {name!r})")
+
+
+_NO_CASSETTE = _NoCassette()
 
 
 _MISSING = object()
