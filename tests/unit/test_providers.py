@@ -81,3 +81,21 @@ def test_identification_survives_sdk_clients_built_on_the_shared_loader():
     headers = {"Authorization": ["AWS4-HMAC-SHA256 Credential=K/20260101/us-east-1/s3/aws4_request, Signature=x"]}
     assert identify_request("PUT", "https://reports.s3.amazonaws.com/", headers).operation == "s3.CreateBucket"
     assert aws.operation_name("s3", "PUT", "/reports/", "") == "CreateBucket"
+
+
+def test_selectors_read_headers_case_insensitively_in_any_mapping() -> None:
+    from replaykit.providers import Selectors, selectors
+
+    auth = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/dynamodb/aws4_request, SignedHeaders=host"
+    mixed = {"Authorization": auth, "X-Amz-Target": [b"DynamoDB_20120810.GetItem"], "X-Amz-Copy-Source": "b/k"}
+    assert selectors("https://dynamodb.us-east-1.amazonaws.com/", mixed) == Selectors(
+        True, "DynamoDB_20120810.GetItem", "", "us-east-1/dynamodb"
+    )
+    # a name spelt in lower case wins over another spelling of it, as an exact lookup would find it
+    both = {"X-Amz-Target": "Other.Op", "x-amz-target": "DynamoDB_20120810.PutItem"}
+    assert selectors("https://dynamodb.us-east-1.amazonaws.com/", both).target == "DynamoDB_20120810.PutItem"
+    # a form body names its Action; a JSON body that merely mentions the word does not
+    assert selectors("https://sts.amazonaws.com/", {}, b"Action=GetCallerIdentity&Version=2011-06-15").action == (
+        "GetCallerIdentity"
+    )
+    assert selectors("https://sts.amazonaws.com/", {}, b'{"note": "no Action here"}').action == ""

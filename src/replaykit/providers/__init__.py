@@ -67,15 +67,20 @@ def scrub_accounts(text: str) -> str:
     return ACCOUNT_IN_ARN.sub(lambda m: m.group(1) + PLACEHOLDER_ACCOUNT, text)
 
 
-def _header(headers: Mapping[str, Any], name: str) -> str:
-    value = headers.get(name)
+def _lowered(headers: Mapping[str, Any]) -> dict[str, Any]:
+    """The headers by lower-case name, in one pass (a name spelt in lower case wins, else the first spelling)."""
+    out: dict[str, Any] = {}
+    for k, v in headers.items():
+        low = k.lower()
+        if low not in out or k == low:
+            out[low] = v
+    return out
+
+
+def _header_in(lowered: dict[str, Any], name: str) -> str:
+    value = lowered.get(name)
     if value is None:
-        for k, v in headers.items():
-            if k.lower() == name:
-                value = v
-                break
-        else:
-            return ""
+        return ""
     if isinstance(value, (list, tuple)):
         value = value[0] if value else ""
     if isinstance(value, bytes):
@@ -89,7 +94,10 @@ def _action_of(body: Any) -> str:
     if hasattr(body, "kind"):  # a decoded cassette Body: query-protocol forms are stored as text
         body = body.value if body.kind == "text" else None
     if isinstance(body, (bytes, bytearray, memoryview)):
-        head = bytes(body[:512]).decode("latin-1")
+        head_bytes = bytes(body[:512])
+        if b"Action=" not in head_bytes:  # nearly every body: no form to read
+            return ""
+        head = head_bytes.decode("latin-1")
     elif isinstance(body, str):
         head = body[:512]
     else:
@@ -101,7 +109,8 @@ def _action_of(body: Any) -> str:
 def selectors(uri: str, headers: Mapping[str, Any], body: Any = None) -> Selectors:
     """The operation selectors of a request: from its headers, the query string and the head of a form body."""
     scope = ""
-    auth = _header(headers, "authorization")
+    lowered = _lowered(headers)
+    auth = _header_in(lowered, "authorization")
     m = _SCOPE.search(auth) if auth else None
     if m:
         scope = f"{m.group('region')}/{m.group('service')}"
@@ -114,7 +123,7 @@ def selectors(uri: str, headers: Mapping[str, Any], body: Any = None) -> Selecto
     action = _action_of(body)
     if not action and "Action=" in uri:
         action = _action_of(uri.partition("?")[2])
-    return Selectors(bool(_header(headers, "x-amz-copy-source")), _header(headers, "x-amz-target"), action, scope)
+    return Selectors(bool(_header_in(lowered, "x-amz-copy-source")), _header_in(lowered, "x-amz-target"), action, scope)
 
 
 def identify_request(method: str, uri: str, headers: Mapping[str, Any], body: Any = None) -> Identity:
