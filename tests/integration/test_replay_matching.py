@@ -200,6 +200,32 @@ def test_identical_requests_replay_in_recorded_order(server, tmp_path):
     assert "already played" in _replay_misses(path, fourth)
 
 
+def test_a_cassette_replayed_again_in_the_process_answers_the_same_and_follows_its_decoded_exchanges(
+    server, tmp_path
+):
+    """Boto3 answers are built from the decoded exchange once per process; never stale, never shared mutably."""
+    path = tmp_path / "twice.yaml"
+    _record(server, path, lambda oc, br: [_converse(br, "again") for _ in range(2)])
+    bedrock = _bedrock()
+    for _ in range(3):  # the second and third loads share the decoded exchanges through the in-process memo
+        with use_cassette(path, "none", config=Config()) as cassette:
+            assert [_converse(bedrock, "again") for _ in range(2)] == ["0:again", "1:again"]
+        assert cassette.play_count == 2
+    # a decoded response given a new body (as a test editing a loaded cassette would): the replay serves the new one
+    with use_cassette(path, "none", config=Config()) as cassette:
+        response = cassette.exchange(1).response
+        body = response.body
+        value = json.loads(json.dumps(body.value))
+        value["output"]["message"]["content"][0]["text"] = "edited"
+        response.body = type(body)(body.kind, value)
+        try:
+            assert [_converse(bedrock, "again") for _ in range(2)] == ["0:again", "edited"]
+        finally:
+            response.body = body
+    with use_cassette(path, "none", config=Config()):
+        assert [_converse(bedrock, "again") for _ in range(2)] == ["0:again", "1:again"]
+
+
 def test_sigv4_dates_and_sdk_telemetry_headers_are_ignored(server, tmp_path):
     path = tmp_path / "sigv4.yaml"
     _record(server, path, lambda oc, br: _converse(br, "signed"))

@@ -55,30 +55,63 @@ def answer(cassette: Any, request: Any) -> Any:
     return _aws_response(request, played)
 
 
-def _aws_response(request: Any, played: dict[str, Any]) -> Any:
+def _aws_response(request: Any, played: Any) -> Any:
     from botocore.awsrequest import AWSResponse
     from urllib3 import HTTPResponse
     from urllib3._collections import HTTPHeaderDict
 
-    status = played["status"]
+    code, reason, pairs, data = _wire(played)
     headers = HTTPHeaderDict()
-    # subscripts, not .get(): a replayed response builds its headers and body on first access (``__missing__``)
-    for name, values in (played["headers"] or {}).items():
-        for value in values if isinstance(values, list) else [values]:
-            headers.add(name, value)
-    data = (played["body"] or {}).get("string") or b""
-    if isinstance(data, str):
-        data = data.encode("utf-8")
+    for name, value in pairs:
+        headers.add(name, value)
     raw = HTTPResponse(
         body=io.BytesIO(data),
         headers=headers,
-        status=int(status["code"]),
-        reason=status.get("message"),
+        status=code,
+        reason=reason,
         preload_content=False,
         decode_content=False,
         enforce_content_length=False,
     )
-    response = AWSResponse(request.url, int(status["code"]), headers, raw)
+    response = AWSResponse(request.url, code, headers, raw)
     if not request.stream_output:
         response.content  # noqa: B018 - botocore reads non-streamed bodies at once, as URLLib3Session.send does
     return response
+
+
+_Wire = tuple[int, Any, tuple[tuple[str, str], ...], bytes]
+
+
+def _wire(played: Any) -> _Wire:
+    """(status code, reason, header pairs, body bytes) of a played response.
+
+    A recorded exchange's wire form (its body re-encoded: event-stream frames with their CRCs, JSON, the
+    Content-Length and checksums that describe them) is built once per process and kept on its decoded response,
+    which the in-process memo shares between every load of the same cassette bytes. It is rebuilt if the decoded
+    response no longer holds the same body, headers and status, and never taken for a response the caller
+    already materialised (or built by hand): those are read as they are.
+    """
+    exchange = getattr(played, "exchange", None)
+    if exchange is None or dict.__contains__(played, "headers") or dict.__contains__(played, "body"):
+        return _read(played)
+    resp = exchange.response
+    stamp = (resp.body, resp.headers, resp.status, resp.reason, exchange.request.method)
+    cached = resp.__dict__.get("_replaykit_wire")
+    if cached is not None and all(a is b for a, b in zip(cached[0], stamp, strict=True)):
+        return cached[1]
+    wire = _read(played)
+    resp.__dict__["_replaykit_wire"] = (stamp, wire)
+    return wire
+
+
+def _read(played: dict[str, Any]) -> _Wire:
+    status = played["status"]
+    pairs: list[tuple[str, str]] = []
+    # subscripts, not .get(): a replayed response builds its headers and body on first access (``__missing__``)
+    for name, values in (played["headers"] or {}).items():
+        for value in values if isinstance(values, list) else [values]:
+            pairs.append((name, value))
+    data = (played["body"] or {}).get("string") or b""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return int(status["code"]), status.get("message"), tuple(pairs), bytes(data)
