@@ -286,8 +286,13 @@ class IndexedCassette(VcrCassette):
                 return None
         if self.record_mode == RecordMode.ALL or not (self.rewound or self.allow_playback_repeats):
             return None
-        if self._filtered(request) is None or self._playable(request) is None:
+        if self._filtered(request) is None:
             return None
+        index = self._playable(request)
+        if index is None:
+            return None
+        # decided here, as ``_decide`` would decide it: no subscriber steps in (all idle), the index answers
+        _remember(request, index)
         return self.play_response(request)
 
     def play_response(self, request: Any) -> Any:
