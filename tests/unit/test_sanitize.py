@@ -100,3 +100,19 @@ def test_signed_headers_list_loses_the_dropped_stainless_names():
         "SignedHeaders=content-type;host;x-amz-date;x-stainless-arch;x-stainless-timeout, Signature=abc123"
     )
     assert "SignedHeaders=content-type;host;x-amz-date, " in scrub_authorization(value)
+
+
+def test_header_values_are_normalised_to_lists_of_text_whatever_the_mapping() -> None:
+    from vcr.request import HeadersDict
+
+    from replaykit.scrub.sanitize import normalise_header_values
+
+    raw = {"X-One": "a", b"X-Bytes": b"caf\xc3\xa9", "X-List": [b"1", "2"], "X-Num": 3}
+    assert normalise_header_values(raw) == {"X-One": ["a"], "X-Bytes": ["café"], "X-List": ["1", "2"], "X-Num": ["3"]}
+    # a name given twice (pairs) keeps every value, in order; the input lists are never aliased
+    given = ["2"]
+    out = normalise_header_values([("A", "1"), ("A", given)])
+    assert out == {"A": ["1", "2"]} and out["A"] is not given
+    assert normalise_header_values(HeadersDict({"Content-Type": "application/json"})) == {
+        "Content-Type": ["application/json"]
+    }

@@ -60,7 +60,7 @@ def _aws_response(request: Any, played: Any) -> Any:
     from urllib3 import HTTPResponse
     from urllib3._collections import HTTPHeaderDict
 
-    code, reason, pairs, data = _wire(played)
+    code, reason, pairs, joined, data = _wire(played)
     headers = HTTPHeaderDict()
     for name, value in pairs:
         headers.add(name, value)
@@ -73,17 +73,18 @@ def _aws_response(request: Any, played: Any) -> Any:
         decode_content=False,
         enforce_content_length=False,
     )
-    response = AWSResponse(request.url, code, headers, raw)
+    # what botocore reads iterating urllib3's headers (a repeated name's values joined), without the iteration
+    response = AWSResponse(request.url, code, joined, raw)
     if not request.stream_output:
         response.content  # noqa: B018 - botocore reads non-streamed bodies at once, as URLLib3Session.send does
     return response
 
 
-_Wire = tuple[int, Any, tuple[tuple[str, str], ...], bytes]
+_Wire = tuple[int, Any, tuple[tuple[str, str], ...], dict[str, str], bytes]
 
 
 def _wire(played: Any) -> _Wire:
-    """(status code, reason, header pairs, body bytes) of a played response.
+    """(status code, reason, header pairs, the same joined by name as urllib3 joins them, body bytes) of a response.
 
     A recorded exchange's wire form (its body re-encoded: event-stream frames with their CRCs, JSON, the
     Content-Length and checksums that describe them) is built once per process and kept on its decoded response,
@@ -114,4 +115,8 @@ def _read(played: dict[str, Any]) -> _Wire:
     data = (played["body"] or {}).get("string") or b""
     if isinstance(data, str):
         data = data.encode("utf-8")
-    return int(status["code"]), status.get("message"), tuple(pairs), bytes(data)
+    by_name: dict[str, tuple[str, list[str]]] = {}  # case-insensitive, first spelling kept: HTTPHeaderDict's rules
+    for name, value in pairs:
+        by_name.setdefault(name.lower(), (name, []))[1].append(value)
+    joined = {name: ", ".join(values) for name, values in by_name.values()}
+    return int(status["code"]), status.get("message"), tuple(pairs), joined, bytes(data)

@@ -457,9 +457,19 @@ def normalise_header_values(headers: Any) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     items = headers.items() if hasattr(headers, "items") else headers
     for name, value in items:
-        values = value if isinstance(value, list) else [value]
-        key = name.decode("latin-1") if isinstance(name, bytes) else str(name)
-        out.setdefault(key, []).extend(v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in values)
+        key = name if type(name) is str else name.decode("latin-1") if isinstance(name, bytes) else str(name)
+        if type(value) is str:  # nearly every header: one text value
+            values = [value]
+        else:
+            values = [
+                v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+                for v in (value if isinstance(value, list) else [value])
+            ]
+        known = out.get(key)
+        if known is None:
+            out[key] = values
+        else:
+            known.extend(values)
     return out
 
 
