@@ -90,3 +90,25 @@ def test_header_blocks_encode_the_same_from_the_cache():
         for block in blocks:
             assert _encode_headers(block) == _encode_header_block(block)
     assert _encode_headers(blocks[1]) != _encode_headers(blocks[2])
+
+
+@pytest.mark.parametrize("kind", [str, bytes])
+def test_json_deeper_than_the_limit_is_refused_and_a_shallow_text_full_of_brackets_loads(kind) -> None:
+    from replaykit.codecs.safe import MAX_DEPTH, UnsafeDocumentError, load_json
+
+    def text(s: str) -> str | bytes:
+        return s if kind is str else s.encode()
+
+    deep = "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1)
+    with pytest.raises(UnsafeDocumentError, match="levels deep"):
+        load_json(text(deep))
+    at_limit = "[" * MAX_DEPTH + "]" * MAX_DEPTH
+    assert load_json(text(at_limit)) is not None
+    # more brackets than the limit, spread wide or inside strings, yet shallow: loads (the walk decides)
+    wide = "[" + ",".join(["{}"] * (MAX_DEPTH * 2)) + "]"
+    assert len(load_json(text(wide))) == MAX_DEPTH * 2
+    assert load_json(text(json.dumps({"prompt": "{[" * MAX_DEPTH}))) == {"prompt": "{[" * MAX_DEPTH}
+    # a deep document among many brackets inside strings is still refused
+    mixed = json.dumps(["[" * MAX_DEPTH])[:-1] + "," + deep + "]"
+    with pytest.raises(UnsafeDocumentError):
+        load_json(text(mixed))

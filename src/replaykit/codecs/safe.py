@@ -95,8 +95,17 @@ def load_json(text: str | bytes) -> Any:
         value = json.loads(text)
     except RecursionError as exc:
         raise UnsafeDocumentError(f"nested more than {MAX_DEPTH} levels deep; refusing to load it") from exc
-    check_depth(value)
+    # every container opens with a bracket in the text (brackets inside strings only add to the count): a text
+    # with no more than MAX_DEPTH of them cannot nest deeper, and the walk over the parsed value is spared
+    if _brackets(text) > MAX_DEPTH:
+        check_depth(value)
     return value
+
+
+def _brackets(text: str | bytes) -> int:
+    if isinstance(text, str):
+        return text.count("{") + text.count("[")
+    return text.count(b"{") + text.count(b"[")
 
 
 def depth_of(value: Any, limit: int = MAX_DEPTH) -> int:
