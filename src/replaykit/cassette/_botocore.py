@@ -48,11 +48,23 @@ def answer(cassette: Any, request: Any) -> Any:
     from vcr.request import Request
 
     # what vcrpy's stub would build from the same request: the URL as sent, the headers, the body bytes
-    headers = {k: (v.decode("latin-1") if isinstance(v, bytes) else v) for k, v in request.headers.items()}
+    headers = {k: (v.decode("latin-1") if isinstance(v, bytes) else v) for k, v in _header_items(request.headers)}
     played = cassette.play_if_playable(Request(request.method, request.url, body, headers))
     if played is None:
         return None
     return _aws_response(request, played)
+
+
+def _header_items(headers: Any) -> Any:
+    """The (name, value) pairs of a botocore request's headers.
+
+    botocore's ``HeadersDict`` wraps every name in a case-insensitive key object, so ``items()`` builds and hashes
+    one per header; its names iterate in the order of its store, which the values are read from directly.
+    """
+    store = getattr(headers, "_dict", None)
+    if isinstance(store, dict) and len(store) == len(headers):
+        return zip(headers, store.values(), strict=True)
+    return headers.items()
 
 
 def _aws_response(request: Any, played: Any) -> Any:
