@@ -136,15 +136,21 @@ def operation_name(
     ``headers`` are the lower-cased names of request headers that select an operation (S3's copy source).
     """
     params = dict(parse_qsl(query, keep_blank_values=True))
-    for route in _routes(service):
-        if route.method != method or not route.pattern.match(path):
-            continue
-        if not route.query_keys <= params.keys() or not route.headers <= headers:
+    keys = params.keys()
+    for route in _routes_for(service, method):
+        # the set tests first: most routes of a method need a query key this request lacks (S3's ?acl, ?tagging…)
+        if not route.query_keys <= keys or not route.headers <= headers or not route.pattern.match(path):
             continue
         if any(params.get(k) != v for k, v in route.query_literals):
             continue
         return route.operation
     return None
+
+
+@cache
+def _routes_for(service: str, method: str) -> tuple[_Route, ...]:
+    """The service's routes for one HTTP method, in ``_routes`` order (most specific first)."""
+    return tuple(route for route in _routes(service) if route.method == method)
 
 
 @cache
