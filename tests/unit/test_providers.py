@@ -99,3 +99,15 @@ def test_selectors_read_headers_case_insensitively_in_any_mapping() -> None:
         "GetCallerIdentity"
     )
     assert selectors("https://sts.amazonaws.com/", {}, b'{"note": "no Action here"}').action == ""
+
+
+def test_selectors_of_vcrpy_headers_match_those_of_the_same_plain_dict() -> None:
+    from vcr.request import HeadersDict
+
+    from replaykit.providers import selectors
+
+    auth = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/eu-west-1/bedrock/aws4_request, SignedHeaders=host"
+    plain = {"Authorization": auth, "X-Amz-Target": "T.Op", "Content-Type": "application/json"}
+    uri = "https://bedrock-runtime.eu-west-1.amazonaws.com/model/m/converse"
+    assert selectors(uri, HeadersDict(plain)) == selectors(uri, plain)
+    assert selectors(uri, HeadersDict(plain)).scope == "eu-west-1/bedrock"

@@ -69,6 +69,9 @@ def scrub_accounts(text: str) -> str:
 
 def _lowered(headers: Mapping[str, Any]) -> dict[str, Any]:
     """The headers by lower-case name, in one pass (a name spelt in lower case wins, else the first spelling)."""
+    lower_items = getattr(headers, "lower_items", None)
+    if callable(lower_items):  # a case-insensitive mapping (vcrpy's, requests'): one value per name already
+        return dict(lower_items())
     out: dict[str, Any] = {}
     for k, v in headers.items():
         low = k.lower()
