@@ -300,3 +300,47 @@ def test_a_poisoned_entry_is_ignored_and_rebuilt(tmp_path, cache_dir):
     persister._MEMO.clear()
     assert load_exchanges(path) == expected
     assert cache.decode(entry.read_bytes(), key, cache._secret(create=False)) is not None  # rebuilt, signed
+
+
+def _deep_value(n: int) -> dict[str, object]:
+    root: dict[str, object] = {}
+    cur = root
+    for _ in range(n):
+        cur["a"] = {}
+        cur = cur["a"]  # type: ignore[assignment]
+    return root
+
+
+def test_a_deep_body_is_refused_whether_parsed_or_written_and_only_shallow_documents_are_cached(
+    tmp_path, cache_dir, monkeypatch
+):
+    """Cache entries skip the depth walk on load, so a document the YAML loader refuses is never cached."""
+    from replaykit.codecs.safe import MAX_DEPTH
+    from replaykit.errors import CassetteError
+
+    path = tmp_path / "deep.yaml"
+    exchanges = _exchanges(10)
+    exchanges[3].response.body = Body("json", _deep_value(MAX_DEPTH - 2))  # within limits alone, not in a cassette
+    _write(path, exchanges)
+    assert _entries(cache_dir) == []  # the written document is deeper than the loaders accept: not cached
+    with pytest.raises(CassetteError, match="levels deep"):
+        load_exchanges(path)
+    assert _entries(cache_dir) == []
+    # a shallow cassette: cached when written, and loads from the entry without the YAML parse
+    shallow = tmp_path / "shallow.yaml"
+    _write(shallow, _exchanges(10))
+    assert len(_entries(cache_dir)) == 1
+    parsed = load_exchanges(shallow)
+    _no_yaml(monkeypatch)
+    memo._MEMO.clear()
+    assert load_exchanges(shallow) == parsed
+
+
+def test_a_deep_body_in_a_document_not_from_a_parse_is_still_refused():
+    from replaykit.codecs.safe import MAX_DEPTH
+    from replaykit.errors import CassetteError
+
+    doc = make_document(_exchanges(2), {"target": "sandbox"})
+    doc["interactions"][1]["response"]["body"] = {"json": _deep_value(MAX_DEPTH + 1)}
+    with pytest.raises(CassetteError, match="levels deep"):
+        format.document_exchanges(doc, "built.yaml")

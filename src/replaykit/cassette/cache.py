@@ -45,8 +45,10 @@ KEY_FILE = "hmac.key"
 MIN_BYTES = 1024
 # entries not read for this long are removed when the cache is next written to
 MAX_AGE_SECONDS = 14 * 24 * 3600
-# bump when the cached value's shape changes; the Python version is part of the tag because marshal's is
-_TAG = f"v1-py{sys.version_info[0]}{sys.version_info[1]}"
+# bump when the cached value's shape changes; the Python version is part of the tag because marshal's is.
+# v2: every entry holds a document within the loaders' limits (``codecs.safe.MAX_DEPTH``), whether it was cached
+# from a parse or from a write, so its readers skip the depth walk (``format.document_exchanges``)
+_TAG = f"v2-py{sys.version_info[0]}{sys.version_info[1]}"
 _MAGIC = b"RKC2"
 _HEADER = struct.Struct(">4s32s")
 _pruned: set[Path] = set()

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from replaykit.cassette import bodies, cache
-from replaykit.codecs.safe import UnsafeDocumentError, check_depth, load_json, load_yaml
+from replaykit.codecs.safe import MAX_DEPTH, UnsafeDocumentError, check_depth, depth_of, load_json, load_yaml
 from replaykit.errors import CassetteError, CodecError, read_bytes
 from replaykit.exchange import Body, Exchange, Request, Response, content_type_of, header_value
 
@@ -91,8 +91,15 @@ def parse_document(path: Path, raw: bytes, key: str | None = None) -> dict[str, 
     return doc
 
 
-def document_exchanges(doc: dict[str, Any], path: str | Path | None = None) -> list[Exchange]:
-    """Decode the exchanges of a cassette document of any supported flavour."""
+def document_exchanges(
+    doc: dict[str, Any], path: str | Path | None = None, *, within_limits: bool = False
+) -> list[Exchange]:
+    """Decode the exchanges of a cassette document of any supported flavour.
+
+    ``within_limits``: the document comes from ``parse_document`` (its loaders refuse documents nested deeper than
+    ``MAX_DEPTH``, and the parse cache holds only documents within that limit), so no body in it is walked again
+    for its depth.
+    """
     if "interactions" not in doc and isinstance(doc.get("requests"), list) and isinstance(doc.get("responses"), list):
         doc = {
             "version": 1,
@@ -124,13 +131,15 @@ def document_exchanges(doc: dict[str, Any], path: str | Path | None = None) -> l
             f"{meta['exchanges']!r} exchanges, {len(interactions)} are left); restore it or re-record it",
             path=path,
         )
-    return [exchange_from_interaction(i, item, path) for i, item in enumerate(interactions)]
+    return [exchange_from_interaction(i, item, path, within_limits) for i, item in enumerate(interactions)]
 
 
-def exchange_from_interaction(index: int, item: Any, path: str | Path | None = None) -> Exchange:
+def exchange_from_interaction(
+    index: int, item: Any, path: str | Path | None = None, within_limits: bool = False
+) -> Exchange:
     """One interaction mapping → Exchange, decoding legacy bodies on the way."""
     try:
-        return _exchange_from_interaction(index, item, path)
+        return _exchange_from_interaction(index, item, path, within_limits)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         # whatever shape a damaged file takes, the user gets one error naming the file and the exchange
         raise CassetteError(
@@ -138,7 +147,7 @@ def exchange_from_interaction(index: int, item: Any, path: str | Path | None = N
         ) from exc
 
 
-def _exchange_from_interaction(index: int, item: Any, path: str | Path | None) -> Exchange:
+def _exchange_from_interaction(index: int, item: Any, path: str | Path | None, within_limits: bool) -> Exchange:
     try:
         req_d, resp_d = item["request"], item["response"]
         method = str(req_d["method"]).upper()
@@ -164,8 +173,8 @@ def _exchange_from_interaction(index: int, item: Any, path: str | Path | None) -
     operation = item.get("operation")
     if operation is not None and not isinstance(operation, str):
         raise CassetteError("`operation` must be a string", path=path, exchange_index=index, field="operation")
-    req_body = _checked(_decoded_body(req_d), path, index, "request.body")
-    resp_body = _checked(_decoded_body(resp_d), path, index, "response.body")
+    req_body = _checked(_decoded_body(req_d), path, index, "request.body", within_limits)
+    resp_body = _checked(_decoded_body(resp_d), path, index, "response.body", within_limits)
     # replaykit's own cassettes name the operation and store decoded bodies: identifying the request (and so
     # knowing whether a raw body is an event stream or S3 data) is only needed for other flavours
     if not operation or req_body is None or resp_body is None:
@@ -238,8 +247,13 @@ def _raw_string(part: dict[str, Any]) -> Any:
     return raw.get("string", raw.get("content")) if isinstance(raw, dict) else raw
 
 
-def _checked(body: Body | None, path: str | Path | None, index: int, where: str) -> Body | None:
-    """A stored decoded body whose shape every reader can trust, or a CassetteError naming the field."""
+def _checked(
+    body: Body | None, path: str | Path | None, index: int, where: str, within_limits: bool = False
+) -> Body | None:
+    """A stored decoded body whose shape every reader can trust, or a CassetteError naming the field.
+
+    ``within_limits``: its document was depth-checked as a whole when it was parsed (or cached), so is the body.
+    """
     if body is None:
         return None
     problem = None
@@ -260,7 +274,7 @@ def _checked(body: Body | None, path: str | Path | None, index: int, where: str)
                 problem = "`base64` is not valid base64"
     elif body.kind == "text" and not isinstance(body.value, str):
         problem = "`text` must be a string"
-    if problem is None and body.kind != "empty":
+    if problem is None and body.kind != "empty" and not within_limits:
         try:
             check_depth(body.value)
         except UnsafeDocumentError as exc:
@@ -367,7 +381,8 @@ def dump_document(doc: dict[str, Any], path: str | Path) -> str:
         text = yaml.dump(
             doc, Dumper=_BlockStrDumper, sort_keys=False, allow_unicode=True, width=120, default_flow_style=False
         )
-    blob = cache.encode(doc) if len(text) >= cache.MIN_BYTES else None
+    # a document the loaders would refuse (deeper than MAX_DEPTH) is not cached: every entry is within their limits
+    blob = cache.encode(doc) if len(text) >= cache.MIN_BYTES and depth_of(doc) <= MAX_DEPTH else None
     _last_dump = (text, blob) if blob is not None else None
     return text
 
@@ -426,4 +441,4 @@ def load_exchanges(path: str | Path) -> list[Exchange]:
     """All exchanges of one cassette file, decoded."""
     doc = read_document(path)
     with cache.paused_gc():
-        return document_exchanges(doc, path)
+        return document_exchanges(doc, path, within_limits=True)

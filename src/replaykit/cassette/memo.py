@@ -50,7 +50,7 @@ def load_cached(path: Path) -> list[Exchange]:
     if hit is None:
         doc = parse_document(path, raw, key)
         with cache.paused_gc():
-            hit = document_exchanges(doc, path)
+            hit = document_exchanges(doc, path, within_limits=True)
         _memo_put(key, hit)
     else:
         _MEMO.move_to_end(key)
