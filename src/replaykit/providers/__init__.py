@@ -134,7 +134,7 @@ def identify_request(method: str, uri: str, headers: Mapping[str, Any], body: An
     return identify(method.upper(), uri, *selectors(uri, headers, body))
 
 
-@lru_cache(maxsize=32768)  # an uncached S3 lookup costs ~46 µs: keep big listings' keys
+@lru_cache(maxsize=32768)  # big S3 listings: keep their keys (a miss re-runs the route lookup)
 def identify(
     method: str, uri: str, copy_source: bool = False, target: str = "", action: str = "", scope: str = ""
 ) -> Identity:
