@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+from typing import Any
 
 from replaykit.scrub.patterns import RULES_BY_ID, is_placeholder, looks_mixed
 
@@ -105,3 +106,18 @@ def sample_in_context(rule_id: str, secret: str) -> str:
         "credential-field": f"password={secret}",
         "aws-account-id": f"arn:aws:iam::{secret}:role/deploy",
     }.get(rule_id, secret)
+
+
+def joined_by_path(value: Any, path: str = "", out: dict[str, list[str]] | None = None) -> dict[str, str]:
+    """Every string of the YAML joined with the others at the same path, list positions ignored: a stream's deltas
+    (``...sse.data.choices.delta.content``) read in order, as a reader of the cassette would join them."""
+    out = {} if out is None else out
+    if isinstance(value, dict):
+        for key, item in value.items():
+            joined_by_path(item, f"{path}.{key}", out)
+    elif isinstance(value, list):
+        for item in value:
+            joined_by_path(item, path, out)
+    elif isinstance(value, str):
+        out.setdefault(path, []).append(value)
+    return {p: "".join(parts) for p, parts in out.items()}

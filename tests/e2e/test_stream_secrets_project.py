@@ -12,10 +12,11 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
+
+from secret_samples import joined_by_path
 
 AKID = "AKIA" + "Q3ZT7RWXK2PLM5NB"
 TEXT = f"Here it is: {AKID} (rotate it soon)."
@@ -72,21 +73,6 @@ def _run(project: Path, url: str, *args: str) -> subprocess.CompletedProcess[str
     return subprocess.run(args, cwd=project, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
-def _joined_by_path(value: Any, path: str = "", out: dict[str, list[str]] | None = None) -> dict[str, str]:
-    """Every string of the YAML joined with the others at the same path, list positions ignored: a stream's deltas
-    (``...sse.data.choices.delta.content``) read in order, as a reader of the cassette would join them."""
-    out = {} if out is None else out
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _joined_by_path(item, f"{path}.{key}", out)
-    elif isinstance(value, list):
-        for item in value:
-            _joined_by_path(item, path, out)
-    elif isinstance(value, str):
-        out.setdefault(path, []).append(value)
-    return {p: "".join(parts) for p, parts in out.items()}
-
-
 def test_a_project_records_a_split_key_stream_and_its_cassette_scans_clean(tmp_path: Path, hostile_url: str) -> None:
     project = tmp_path / "project"
     (project / "tests").mkdir(parents=True)
@@ -101,7 +87,7 @@ def test_a_project_records_a_split_key_stream_and_its_cassette_scans_clean(tmp_p
 
     cassettes = list((project / "cassettes").rglob("*.yaml"))
     assert len(cassettes) == 1
-    for s in _joined_by_path(yaml.safe_load(cassettes[0].read_text())).values():
+    for s in joined_by_path(yaml.safe_load(cassettes[0].read_text())).values():
         assert AKID not in s
 
     scan = _run(project, hostile_url, str(Path(sys.executable).parent / "replaykit"), "scan", "cassettes")

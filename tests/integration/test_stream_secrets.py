@@ -23,6 +23,7 @@ from replaykit.config import Config
 from replaykit.recorder import use_cassette
 from replaykit.scrub.sanitize import scrub_value
 from replaykit.scrub.scanner import scan_path
+from secret_samples import joined_by_path
 
 AKID = "AKIA" + "Q3ZT7RWXK2PLM5NB"
 OPENAI_KEY = "sk-proj-" + "x7Hq2LmN9pQr4StUv8WyZa1Bc3De5Fg7Hj9Kl2Mn"
@@ -154,21 +155,6 @@ def _drive(oa: openai.OpenAI, br: Any) -> dict[str, tuple[int, str, str]]:
     return seen
 
 
-def _joined_by_path(value: Any, path: str = "", out: dict[str, list[str]] | None = None) -> dict[str, str]:
-    """Every string of the YAML joined with the others at the same path, list positions ignored: a stream's deltas
-    (``...sse.data.choices.delta.content``) read in order, as a reader of the cassette would join them."""
-    out = {} if out is None else out
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _joined_by_path(item, f"{path}.{key}", out)
-    elif isinstance(value, list):
-        for item in value:
-            _joined_by_path(item, path, out)
-    elif isinstance(value, str):
-        out.setdefault(path, []).append(value)
-    return {p: "".join(parts) for p, parts in out.items()}
-
-
 def test_split_secrets_are_scrubbed_from_streams_and_replay_parses_like_live(server: str, tmp_path: Path) -> None:
     path = tmp_path / "streams.yaml"
     host_map = {server + "/v1": "https://api.openai.com/v1", server: "https://bedrock-runtime.us-east-1.amazonaws.com"}
@@ -178,7 +164,7 @@ def test_split_secrets_are_scrubbed_from_streams_and_replay_parses_like_live(ser
 
     text = path.read_text()
     doc = yaml.safe_load(text)
-    for s in _joined_by_path(doc).values():
+    for s in joined_by_path(doc).values():
         assert AKID not in s and OPENAI_KEY[8:] not in s
     assert scan_path(path) == []
 
