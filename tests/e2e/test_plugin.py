@@ -84,7 +84,61 @@ def test_replay_blocks_real_sockets_with_a_clear_message(pytester):
     pytester.makepyfile(test_net=NETWORK)
     result = pytester.runpytest_subprocess("-p", "no:randomly")
     result.assert_outcomes(failed=1, errors=0)
-    result.stdout.fnmatch_lines(["*replay mode blocked real network connections to: 127.0.0.1:9*"])
+    result.stdout.fnmatch_lines(["*the network guard blocked real network connections to: 127.0.0.1:9*"])
+
+
+UNMARKED = """
+import socket
+import threading
+
+import pytest
+
+from replaykit import NetworkBlockedError
+
+
+@pytest.fixture
+def local_port():
+    server = socket.create_server(("127.0.0.1", 0))
+    threading.Thread(target=lambda: server.accept()[0].close(), daemon=True).start()
+    yield server.getsockname()[1]
+    server.close()
+
+
+def test_dns(local_port):
+    try:  # swallowed: the attempt still fails the test
+        socket.getaddrinfo("replaykit-guard-test.invalid", 443)
+    except OSError:
+        pass
+
+
+def test_udp(local_port):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.sendto(b"x", ("127.0.0.1", 9))
+        except NetworkBlockedError:
+            pass
+
+
+def test_local_connect(local_port):
+    socket.create_connection(("127.0.0.1", local_port), timeout=5).close()
+"""
+
+
+def test_block_network_guards_tests_without_a_cassette_with_allowed_hosts(pytester):
+    """pytest-recording's --block-network covers connect; replaykit adds DNS and UDP, with the same allowed hosts."""
+    pytester.makepyfile(test_unmarked=UNMARKED)
+    unguarded = pytester.runpytest_subprocess("-p", "no:randomly", "-k", "local_connect")
+    unguarded.assert_outcomes(passed=1)
+    blocked = pytester.runpytest_subprocess("-p", "no:randomly", "--block-network")
+    blocked.assert_outcomes(failed=3)  # DNS, UDP and the local connect: refused, and reported even when swallowed
+    blocked.stdout.fnmatch_lines([
+        "*blocked real network connections to: replaykit-guard-test.invalid (DNS getaddrinfo)*",
+        "*blocked real network connections to: 127.0.0.1:9 (UDP sendto)*",
+        "*--block-network: this test has no cassette and tried to reach 127.0.0.1:*--allowed-hosts*",
+    ])
+    allowed = pytester.runpytest_subprocess("-p", "no:randomly", "--block-network", "--allowed-hosts=127.0.0.1")
+    allowed.assert_outcomes(passed=2, failed=1)  # 127.0.0.1 may be reached (TCP and UDP); other names may not
+    allowed.stdout.fnmatch_lines(["*FAILED test_unmarked.py::test_dns*"])
 
 
 def test_pyproject_config_moves_cassettes(pytester):

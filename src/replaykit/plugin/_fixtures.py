@@ -120,12 +120,19 @@ def async_openai_client(request: pytest.FixtureRequest) -> Any:
     return clients.openai_client(target_for(request.config), async_=True)
 
 
+_NO_CASSETTE = (
+    "--block-network: this test has no cassette and tried to reach {what}. Record it with @pytest.mark.vcr, "
+    "allow the host with --allowed-hosts, or mock that call."
+)
+
+
 @pytest.fixture(autouse=True)
 def _replaykit_guard(request: pytest.FixtureRequest) -> Iterator[None]:
     """Every test's one replaykit fixture (one, not several: each fixture costs every test its setup).
 
     ``[tool.replaykit] env = true`` runs every test inside ``replaykit_env``. A test with a cassette: the network is
     blocked in replay, and the plugin's report hook turns misses and violations into the test's failure. A test
+    without one under pytest-recording's ``--block-network``: the same guard, but for ``--allowed-hosts``. A test
     marked ``replaykit_faults`` gets its fault plan even when it does not ask for the ``replaykit_faults`` fixture.
     """
     setup = setup_of(request.config)
@@ -133,8 +140,25 @@ def _replaykit_guard(request: pytest.FixtureRequest) -> Iterator[None]:
         request.getfixturevalue("replaykit_env")
     node = request.node
     if node.get_closest_marker("vcr") is None:
-        _faults(request)
-        yield
+        if node.get_closest_marker("block_network") is None and not request.config.getoption("block_network"):
+            _faults(request)
+            yield
+            return
+        # pytest-recording's --block-network / block_network marker: it refuses socket.connect; replaykit's guard
+        # adds DNS, UDP and the C-level socket, with the same allowed hosts (regexes)
+        from pytest_recording.network import is_host_in_allowed_hosts
+
+        from replaykit.recorder.network import blocked
+
+        hosts = request.getfixturevalue("allowed_hosts")
+        attempts: list[str] = []
+        node.stash[ATTEMPTS] = attempts
+        try:
+            with blocked(attempts, allow=lambda host: is_host_in_allowed_hosts(host, hosts), advice=_NO_CASSETTE):
+                _faults(request)
+                yield
+        finally:
+            del node.stash[ATTEMPTS]
         return
     node.stash[CASSETTE] = request.getfixturevalue("vcr")
     try:
@@ -145,9 +169,9 @@ def _replaykit_guard(request: pytest.FixtureRequest) -> Iterator[None]:
             return
         from replaykit.recorder.network import blocked
 
-        attempts: list[str] = []
-        node.stash[ATTEMPTS] = attempts
-        with blocked(attempts):
+        replay_attempts: list[str] = []
+        node.stash[ATTEMPTS] = replay_attempts
+        with blocked(replay_attempts):
             _faults(request)
             yield
     finally:

@@ -25,7 +25,7 @@ def failure_text(nodeid: str, misses: list[NoMatchError], violations: list[str],
         lines.append("contract violations:" if len(violations) > 1 else "contract violation:")
         lines.extend(f"  {v}" for v in dict.fromkeys(violations))
     if attempts:
-        lines.append("replay mode blocked real network connections to: " + ", ".join(sorted(set(attempts))))
+        lines.append("the network guard blocked real network connections to: " + ", ".join(sorted(set(attempts))))
     return "\n".join(lines)
 
 

@@ -22,7 +22,7 @@ import _socket
 import ipaddress
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -53,17 +53,31 @@ def _is_local_name(host: Any) -> bool:
     return True  # a numeric address needs no resolver; connecting to it is still refused
 
 
+REPLAY_ADVICE = (
+    "replay mode opened no network, but the code under test tried to reach {what}. "
+    "Record the missing exchange with `pytest --record-mode=once` (or new_episodes), or mock that call."
+)
+
+
 @contextmanager
-def blocked(attempts: list[str]) -> Iterator[list[str]]:
-    """Refuse every outgoing connection, datagram and DNS lookup inside the block; each is added to ``attempts``."""
+def blocked(
+    attempts: list[str], *, allow: Callable[[str], bool] | None = None, advice: str = REPLAY_ADVICE
+) -> Iterator[list[str]]:
+    """Refuse every outgoing connection, datagram and DNS lookup inside the block; each is added to ``attempts``.
+
+    ``allow`` takes a host (a name or a numeric address) and says whether it may be reached; ``advice`` is the
+    error's text, with ``{what}`` for what was refused.
+    """
 
     def refuse(what: str) -> NetworkBlockedError:
         attempts.append(what)
-        return NetworkBlockedError(
-            f"replay mode opened no network, but the code under test tried to reach {what}. "
-            "Record the missing exchange with `pytest --record-mode=once` (or new_episodes), "
-            "or mock that call."
-        )
+        return NetworkBlockedError(advice.format(what=what))
+
+    def allowed(address: Any) -> bool:
+        if allow is None:
+            return False
+        host = address[0] if isinstance(address, tuple) and address else address
+        return host is not None and allow(host.decode("idna") if isinstance(host, bytes) else str(host))
 
     real_c_socket = _socket.socket
     saved: list[tuple[Any, str, Any]] = []
@@ -77,22 +91,22 @@ def blocked(attempts: list[str]) -> Iterator[list[str]]:
         real_sendmsg = getattr(base, "sendmsg", None)
 
         def connect(self: Any, address: Any) -> None:
-            if self.family == socket.AF_UNIX:
+            if self.family == socket.AF_UNIX or allowed(address):
                 return real_connect(self, address)
             raise refuse(_where(address))
 
         def connect_ex(self: Any, address: Any) -> int:
-            if self.family == socket.AF_UNIX:
+            if self.family == socket.AF_UNIX or allowed(address):
                 return real_connect_ex(self, address)
             raise refuse(_where(address))
 
         def sendto(self: Any, data: Any, *args: Any) -> int:
-            if self.family == socket.AF_UNIX:
+            if self.family == socket.AF_UNIX or allowed(args[-1]):
                 return real_sendto(self, data, *args)
             raise refuse(f"{_where(args[-1])} (UDP sendto)")
 
         def sendmsg(self: Any, buffers: Any, ancdata: Any = (), flags: int = 0, address: Any = None) -> int:
-            if address is None or self.family == socket.AF_UNIX:
+            if address is None or self.family == socket.AF_UNIX or allowed(address):
                 assert real_sendmsg is not None  # replaced only where the platform has sendmsg
                 return int(real_sendmsg(self, buffers, ancdata, flags, *(() if address is None else (address,))))
             raise refuse(f"{_where(address)} (sendmsg)")
@@ -109,7 +123,11 @@ def blocked(attempts: list[str]) -> Iterator[list[str]]:
     c_guard = type("socket", (real_c_socket,), guarded(real_c_socket))
     patch(_socket, "socket", c_guard)
 
+    real_create_connection = socket.create_connection
+
     def create_connection(address: Any, *args: Any, **kwargs: Any) -> socket.socket:
+        if allowed(address):
+            return real_create_connection(address, *args, **kwargs)
         raise refuse(_where(address))
 
     patch(socket, "create_connection", create_connection)
@@ -119,7 +137,7 @@ def blocked(attempts: list[str]) -> Iterator[list[str]]:
             real = getattr(module, fn)
 
             def resolver(host: Any, *args: Any, _real: Any = real, _fn: str = fn, **kwargs: Any) -> Any:
-                if _is_local_name(host):
+                if _is_local_name(host) or allowed(host):
                     return _real(host, *args, **kwargs)
                 raise refuse(f"{host} (DNS {_fn})")
 
