@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import harness as h  # noqa: E402
 import workload as w  # noqa: E402
+from tables import markdown, print_tables  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 FULL_SIZES = (10, 100, 1_000, 10_000)
@@ -464,29 +465,15 @@ def machine() -> list[str]:
 
 def render(bench: Bench, elapsed: float, out: Path | None) -> None:
     """Print rich tables; write the Markdown report."""
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
-    for title, header, rows in tables(bench):
-        table = Table(title=title)
-        for col in header:
-            table.add_column(col, justify="right")
-        for row in rows:
-            table.add_row(*row)
-        console.print(table)
+    print_tables(tables(bench))
     for note in bench.notes:
-        console.print(f"note: {note}")
+        print(f"note: {note}")
     if out is None:
         return
     lines = ["# replaykit benchmark results", "", f"Command: `{' '.join(['python', *sys.argv])}` ({elapsed:.0f} s)", ""]
     lines += [f"- {m}" for m in machine()]
     lines.append("")
-    for title, header, rows in tables(bench):
-        align = "|:---|" + "---:|" * (len(header) - 1)  # labels left, figures right
-        lines += [f"## {title}", "", "| " + " | ".join(header) + " |", align]
-        lines += ["| " + " | ".join(row) + " |" for row in rows]
-        lines.append("")
+    lines += markdown(tables(bench))
     lines += [
         "`*` extrapolated: plain vcrpy's lookup is linear in the position of the request, so its total is quadratic;",
         f"above N={VCRPY_DEFAULT_BUDGET:,} (default matchers) and N={VCRPY_BODY_BUDGET:,} (`body` matcher) it is timed",
@@ -498,7 +485,7 @@ def render(bench: Bench, elapsed: float, out: Path | None) -> None:
     if analysis.is_file():
         lines += ["", analysis.read_text().rstrip()]
     out.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
-    console.print(f"wrote {out}")
+    print(f"wrote {out}")
 
 
 def main(argv: list[str] | None = None) -> int:

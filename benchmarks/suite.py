@@ -42,6 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tables import markdown, print_tables
+
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
 WORKLOADS = ("openai", "converse", "converse_stream", "s3_get")
@@ -597,21 +599,7 @@ def _met(ok: bool) -> str:
 def render(suite: Suite, out: Path | None, elapsed: float) -> None:
     """Print the tables (rich when available) and write the Markdown report."""
     all_tables = [("Targets", ["target", "measured", "goal", ""], targets(suite)), *tables(suite)]
-    try:
-        from rich.console import Console
-        from rich.table import Table
-
-        console = Console()
-        for title, header, rows in all_tables:
-            table = Table(title=title)
-            for col in header:
-                table.add_column(col, justify="right")
-            for row in rows:
-                table.add_row(*row)
-            console.print(table)
-    except ImportError:
-        for title, header, rows in all_tables:
-            print(f"\n{title}\n" + "\n".join(" | ".join(r) for r in [header, *rows]))
+    print_tables(all_tables)
     if out is None:
         return
     lines = [
@@ -621,10 +609,7 @@ def render(suite: Suite, out: Path | None, elapsed: float) -> None:
         f"nproc {os.cpu_count()}; load average at the end: {suite.load}",
         "",
     ]
-    for title, header, rows in all_tables:
-        lines += [f"## {title}", "", "| " + " | ".join(header) + " |", "|:---|" + "---:|" * (len(header) - 1)]
-        lines += ["| " + " | ".join(r) + " |" for r in rows]
-        lines.append("")
+    lines += markdown(all_tables)
     out.write_text("\n".join(lines), encoding="utf-8")
     print(f"wrote {out}", file=sys.stderr)
 
