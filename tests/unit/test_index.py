@@ -298,3 +298,70 @@ def test_any_body_matches_the_exchange_recorded_from_it(body):
     assert scrubbed() == cassette.key(RecordedRequest(recorded))
     if sanitize.scrub_value(body) == body:
         assert raw == scrubbed()
+
+
+def _counting_scrub(rules: Rules) -> tuple[list[object], object]:
+    seen: list[object] = []
+
+    def hook(request):
+        seen.append(request)
+        return scrub_request(request, rules)
+
+    return seen, hook
+
+
+def test_match_as_sent_answers_a_clean_request_without_running_the_request_hooks():
+    seen, hook = _counting_scrub(Rules())
+    cassette = _cassette([_exchange(i, f"p{i}") for i in range(5)], before_record_request=hook, match_as_sent=True)
+    assert [_ask(cassette, f"p{i}") for i in range(5)] == [f"resp-{i}" for i in range(5)]
+    assert seen == []
+    assert _ask(cassette, "p0") is None  # played already: the full path runs and explains the miss
+    assert len(seen) == 1 and "already played" in str(cassette.misses[-1])
+
+
+def test_match_as_sent_still_scrubs_a_request_whose_uri_carries_a_secret():
+    # a presigned-style query holds a signature: as sent it keys differently from the stored (scrubbed) URI
+    rules = Rules()
+    signed = CHAT + "?X-Amz-Signature=" + "ab12" * 16
+    stored = scrub_request(_live({"x": 1}, uri=signed), rules).uri
+    assert stored != signed
+    seen, hook = _counting_scrub(rules)
+    cassette = _cassette([_exchange(0, "a", uri=stored)], before_record_request=hook, match_as_sent=True)
+    assert _ask_uri(cassette, "a", signed) == "resp-0"
+    assert len(seen) == 1  # the key as sent missed; the hooks ran and the scrubbed URI matched
+
+
+def test_without_match_as_sent_every_request_goes_through_the_hooks():
+    # a user's before_record_request may drop or rewrite anything: the key as sent is never trusted then
+    seen, hook = _counting_scrub(Rules())
+    cassette = _cassette([_exchange(0, "a")], before_record_request=hook)
+    assert _ask(cassette, "a") == "resp-0"
+    assert len(seen) == 1
+    dropping = _cassette([_exchange(0, "a")], before_record_request=lambda r: None)
+    assert _ask(dropping, "a") is None  # dropped by the hook: vcrpy leaves it alone, the cassette never answers
+
+
+def _ask_uri(cassette: IndexedCassette, prompt: str, uri: str) -> str | None:
+    request = _live({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": prompt}]}, uri=uri)
+    if not cassette.can_play_response_for(request):
+        return None
+    return cassette.play_response(request).exchange.response.body.value["id"]
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({}, True),
+        ({"filter_headers": ["authorization"], "filter_query_parameters": ["key"]}, True),
+        ({"before_record_request": lambda r: r}, False),
+        ({"ignore_hosts": ["api.openai.com"]}, False),
+        ({"ignore_localhost": True}, False),
+    ],
+)
+def test_vcrpy_chains_that_only_rewrite_allow_matching_as_sent(options, expected):
+    from vcr import VCR
+
+    from replaykit.cassette._vcr import rewrites_only
+
+    assert rewrites_only(VCR(), options) is expected
+    assert rewrites_only(VCR(**options), {}) is expected  # set on the VCR (vcr_config) or per marker alike

@@ -315,6 +315,18 @@ def record_mode(value: str) -> RecordMode:
     return RecordMode("new_episodes" if value == "rewrite" else value)
 
 
+def rewrites_only(vcr: VCR, kwargs: dict[str, Any]) -> bool:
+    """Whether vcrpy's ``before_record_request`` chain for these options only rewrites requests, idempotently.
+
+    Its ``filter_headers`` / ``filter_query_parameters`` / ``filter_post_data_parameters`` replace or remove
+    values; a user's ``before_record_request`` may do anything, and ``ignore_hosts`` / ``ignore_localhost`` drop
+    requests (which must then not be answered from the cassette).
+    """
+    hook = kwargs.get("before_record_request", kwargs.get("before_record", vcr.before_record_request))
+    ignored = kwargs.get("ignore_hosts", vcr.ignore_hosts) or kwargs.get("ignore_localhost", vcr.ignore_localhost)
+    return not (hook or ignored)
+
+
 def install(vcr: VCR, options: Callable[[str, dict[str, Any]], dict[str, Any]], cassette_class: type[Cassette]) -> None:
     """Make a pytest-recording ``VCR`` build ``cassette_class`` cassettes.
 
@@ -335,6 +347,7 @@ def install(vcr: VCR, options: Callable[[str, dict[str, Any]], dict[str, Any]], 
         def args() -> dict[str, Any]:
             merged = vcr.get_merged_config(**kwargs)
             mode = merged.pop("record_mode", None)
+            merged["match_as_sent"] = rewrites_only(vcr, kwargs)
             return options(str(getattr(mode, "value", mode) or ""), merged)
 
         return cassette_class.use_arg_getter(args)
@@ -351,5 +364,6 @@ __all__ = [
     "VcrCassette",
     "install",
     "record_mode",
+    "rewrites_only",
     "send_real",
 ]

@@ -50,12 +50,16 @@ class IndexedCassette(VcrCassette):
         rules: Rules | None = None,
         ignore_fields: tuple[str, ...] = (),
         hooks: CassetteHooks | None = None,
+        match_as_sent: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.rules = rules or Rules()
         self.ignore_fields = tuple(ignore_fields)
         self.hooks = hooks or CassetteHooks()
+        # the before_record_request chain only rewrites requests, idempotently (replaykit's scrubbing, vcrpy's
+        # filter_* options; no user hook, no ignored hosts): see ``_as_sent``
+        self.match_as_sent = match_as_sent
         # key -> indices into self.data of the exchanges recorded for it, in recorded order
         self._index: dict[RequestKey, list[int]] = collections.defaultdict(list)
         # key -> position in its queue before which every exchange has been played (play_counts only grow, so
@@ -113,6 +117,25 @@ class IndexedCassette(VcrCassette):
     def filter_request(self, request: Any) -> Any:
         """Vcrpy's hook application, answered from the per-request cache."""
         return self._filtered(request)
+
+    def _as_sent(self, request: Any) -> int | None:
+        """The exchange that answers the request *as sent*, before any hook ran; None: ask the hooks.
+
+        Scrubbing the live request (headers, URI) costs more than the rest of matching. With ``match_as_sent``
+        the hooks only rewrite, idempotently, so a request whose key as sent equals a stored (already rewritten)
+        key is rewritten to that same key: its keyed parts are already in rewritten form. Any other request (a
+        secret in its URI, a sandbox host, an aws-chunked body) keys differently as sent and takes the full path.
+        """
+        if not self.match_as_sent or hasattr(request.body, "read"):  # a stream could be read only once
+            return None
+        key = request.__dict__.get("_replaykit_sent_key")
+        if key is None:
+            key = live_keys(request, self.rules, self.ignore_fields)[0]
+            try:
+                request._replaykit_sent_key = key
+            except AttributeError:
+                pass
+        return self._next_for(key)
 
     def _live_keys(self, request: Any) -> tuple[RequestKey, Any] | None:
         """(key as sent, scrubbed key thunk) of a live request, once per request; None if the hooks drop it.
@@ -247,12 +270,16 @@ class IndexedCassette(VcrCassette):
         return decision
 
     def _decide_now(self, request: Any) -> Any:
+        if self._replays() and not self._may_step_in():
+            index = self._as_sent(request)
+            if index is not None:
+                return index
         filtered = self._filtered(request)
         if filtered is None:
             return _LIVE  # the user's hooks drop it: vcrpy neither plays nor records it
         # the cheap conditions first: recording a new cassette (or in "all" mode) never needs the request's key
         index = None
-        if self.record_mode != RecordMode.ALL and (self.rewound or self.allow_playback_repeats):
+        if self._replays():
             index = self._playable(request)
         if self.hooks.before_send:
             operation = self._keys[index].operation if index is not None else self._live_operation(request)
@@ -266,6 +293,14 @@ class IndexedCassette(VcrCassette):
             self.misses.append(miss)
             raise miss
         return _LIVE
+
+    def _may_step_in(self) -> bool:
+        """Whether a ``before_send`` subscriber may answer a request (one telling it cannot has a true ``idle``)."""
+        return any(not getattr(getattr(fn, "__self__", None), "idle", False) for fn in self.hooks.before_send)
+
+    def _replays(self) -> bool:
+        """Whether recorded exchanges may answer requests (not while re-recording everything, or recording anew)."""
+        return self.record_mode != RecordMode.ALL and (self.rewound or self.allow_playback_repeats)
 
     def _live_operation(self, request: Any) -> str:
         keys = self._live_keys(request)
@@ -281,16 +316,15 @@ class IndexedCassette(VcrCassette):
         Else None, with nothing decided, noted or played: the request then takes vcrpy's path as usual (a miss is
         reported once, a fault is selected once). A subscriber tells it cannot step in with a true ``idle``.
         """
-        for fn in self.hooks.before_send:
-            if not getattr(getattr(fn, "__self__", None), "idle", False):
-                return None
-        if self.record_mode == RecordMode.ALL or not (self.rewound or self.allow_playback_repeats):
+        if self._may_step_in() or not self._replays():
             return None
-        if self._filtered(request) is None:
-            return None
-        index = self._playable(request)
+        index = self._as_sent(request)
         if index is None:
-            return None
+            if self._filtered(request) is None:
+                return None
+            index = self._playable(request)
+            if index is None:
+                return None
         # decided here, as ``_decide`` would decide it: no subscriber steps in (all idle), the index answers
         _remember(request, index)
         return self.play_response(request)

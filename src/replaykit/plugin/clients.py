@@ -116,7 +116,11 @@ def _replay_ssl_context() -> Any:
 
 
 def _http_client(async_: bool, replay: bool = False) -> Any:
-    """A new HTTP client as openai builds its own (defaults, closed when collected), with the shared SSL context."""
+    """A new HTTP client as openai builds its own (defaults, closed when collected), with the shared SSL context.
+
+    A replay client also ignores the environment's proxy, certificate and netrc settings (``trust_env=False``):
+    it never connects, and reading every environment variable for proxies cost ~0.3 ms per client.
+    """
     try:  # the very class openai instantiates when given no http_client
         from openai._base_client import AsyncHttpxClientWrapper as AsyncCls
         from openai._base_client import SyncHttpxClientWrapper as SyncCls
@@ -124,7 +128,9 @@ def _http_client(async_: bool, replay: bool = False) -> Any:
         from openai import DefaultAsyncHttpxClient as AsyncCls  # type: ignore[assignment]
         from openai import DefaultHttpxClient as SyncCls  # type: ignore[assignment]
 
-    return (AsyncCls if async_ else SyncCls)(verify=_replay_ssl_context() if replay else _ssl_context())
+    if replay:
+        return (AsyncCls if async_ else SyncCls)(verify=_replay_ssl_context(), trust_env=False)
+    return (AsyncCls if async_ else SyncCls)(verify=_ssl_context())
 
 
 def openai_client(target: Target, *, async_: bool = False, **kwargs: Any) -> Any:

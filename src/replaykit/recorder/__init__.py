@@ -176,6 +176,8 @@ class Setup:
             # vcrpy's "all" keeps loaded exchanges no new request matched: a re-record must not keep stale calls
             "drop_unused_requests": mode == "all",
             "hooks": self.hooks,
+            # without a user hook the chain is replaykit's scrubbing alone: it only rewrites, idempotently
+            "match_as_sent": user_hook is None,
             "skip_patchers": absent_patchers(),
             **user,
         }
@@ -311,7 +313,9 @@ def install(vcr: Any, setup: Setup) -> None:
             mode = "rewrite"  # the plugin hid rewrite from pytest-recording, which would delete the cassette first
         user_hook = merged.pop("before_record_request", None)
         user_skip = tuple(merged.pop("skip_patchers", ()) or ())
+        as_sent = merged.pop("match_as_sent", False)
         merged.update(setup.cassette_kwargs(mode or setup.record_mode))
+        merged["match_as_sent"] = as_sent  # what vcrpy's own chain (``user_hook`` here) does decides it
         merged["skip_patchers"] = tuple(dict.fromkeys((*user_skip, *merged["skip_patchers"])))
         if user_hook is not None:
             inner = merged["before_record_request"]
