@@ -147,6 +147,69 @@ def pytest_runtestloop(session):
                            "tests": session.testscollected}, f)
 """
 
+# where a test's time goes: medians over the tests of each phase and of each fixture's own setup (a fixture's
+# dependencies are set up before it and counted under their own names), CPU time; loaded only for the breakdown
+# runs, after the timed ones, so its own cost never shows in the suite-shape table
+_BREAKDOWN = """\
+import collections
+import json
+import os
+import statistics
+import time
+
+import pytest
+
+_tests = []
+_current = None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    global _current
+    _current = collections.defaultdict(float)
+    try:
+        return (yield)
+    finally:
+        _tests.append(_current)
+        _current = None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    start = time.process_time()
+    try:
+        return (yield)
+    finally:
+        if _current is not None:
+            _current["fixture " + fixturedef.argname] += time.process_time() - start
+
+
+def _phase(name):
+    @pytest.hookimpl(wrapper=True)
+    def hook(item):
+        start = time.process_time()
+        try:
+            return (yield)
+        finally:
+            if _current is not None:
+                _current[name] += time.process_time() - start
+
+    return hook
+
+
+pytest_runtest_setup = _phase("setup")
+pytest_runtest_call = _phase("call")
+pytest_runtest_teardown = _phase("teardown")
+
+
+def pytest_sessionfinish(session):
+    out = os.environ.get("SUITE_BREAKDOWN_OUT")
+    if out and _tests:
+        names = sorted({name for test in _tests for name in test})
+        with open(out, "w") as f:
+            json.dump({name: statistics.median(t.get(name, 0.0) for t in _tests) for name in names}, f)
+"""
+
 _RK_CONFTEST = f'''\
 """replaykit project: the plugin's fixtures; in record mode each S3 test's object is put into the sandbox first."""
 
@@ -284,6 +347,7 @@ def build_projects(root: Path, n: int) -> dict[str, Path]:
         d = root / variant
         _write(d / "pyproject.toml", _PYPROJECT)
         _write(d / "_suite_timing.py", _TIMING)
+        _write(d / "_suite_breakdown.py", _BREAKDOWN)
         _write(d / "tests" / "conftest.py", conftest)
         for workload in WORKLOADS:
             _write(d / "tests" / f"test_{workload}.py", test_module(workload, n))
@@ -400,6 +464,18 @@ def convert(projects: dict[str, Path], n: int) -> None:
     _write(projects["floor"] / "tests" / "answers.json", json.dumps(answers))
 
 
+def breakdown(project: Path, variant: str, workload: str, cache: Path) -> dict[str, float]:
+    """Median CPU seconds per test of each phase and fixture (one extra run with the breakdown plugin)."""
+    out = project / ".breakdown.json"
+    out.unlink(missing_ok=True)
+    args = [*_VARIANT_ARGS[variant], "-p", "_suite_breakdown", f"tests/test_{workload}.py"]
+    run = pytest_run(project, args, cache, extra_env={"SUITE_BREAKDOWN_OUT": str(out)})
+    if not run.ok or not out.is_file():
+        raise SystemExit(f"breakdown run {variant} {workload} failed:\n{run.tail}")
+    data: dict[str, float] = json.loads(out.read_text())
+    return data
+
+
 # ---- start-up ---------------------------------------------------------------------------------------------------
 
 
@@ -472,6 +548,8 @@ class Suite:
     imports: dict[str, float] = field(default_factory=dict)
     collect: dict[str, float] = field(default_factory=dict)
     xdist: dict[str, float] = field(default_factory=dict)
+    # (variant, workload) -> phase or "fixture <name>" -> median CPU seconds per test
+    parts: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)
     record_seconds: float = 0.0
     load: str = ""
 
@@ -502,6 +580,9 @@ def run_suite(n: int, repeat: int, work: Path, workloads: tuple[str, ...], xdist
                     f"{run.wall / n * 1e3:6.2f} ms/test wall, process {run.process_wall:.1f} s",
                     file=sys.stderr,
                 )
+    for workload in workloads:
+        for variant in ("replaykit", "floor"):
+            suite.parts[(variant, workload)] = breakdown(projects[variant], variant, workload, cache)
     suite.imports = import_time()
     suite.collect = collect_time(projects["replaykit"], cache)
     if xdist:
@@ -543,6 +624,8 @@ def tables(suite: Suite) -> list[tuple[str, list[str], list[list[str]]]]:
             ]
         )
     out = [(f"Suite shape: {n} tests per workload, one cassette and one call each (run loop, CPU)", header, rows)]
+    if suite.parts:
+        out.append(breakdown_table(suite))
     im, co = suite.imports, suite.collect
     start_rows = []
     if im:
@@ -573,6 +656,31 @@ def tables(suite: Suite) -> list[tuple[str, list[str], list[list[str]]]]:
             )
         )
     return out
+
+
+def breakdown_table(suite: Suite) -> tuple[str, list[str], list[list[str]]]:
+    """Median µs per test of each phase and fixture, replaykit beside the floor, per workload."""
+    workloads = [w for w in WORKLOADS if ("replaykit", w) in suite.parts]
+    names: list[str] = []
+    for w in workloads:
+        for variant in ("replaykit", "floor"):
+            names += [k for k in suite.parts[(variant, w)] if k.startswith("fixture ") and k not in names]
+    phases = [
+        ("setup", "setup (all fixtures)"),
+        *((k, f"· {k}") for k in names),
+        ("call", "call"),
+        ("teardown", "teardown"),
+    ]
+    header = ["median µs per test", *(f"{w}: rk / floor" for w in workloads)]
+    rows = []
+    for key, label in phases:
+        cells = []
+        for w in workloads:
+            rk, fl = suite.parts[("replaykit", w)], suite.parts[("floor", w)]
+            cells.append(" / ".join("–" if key not in d else f"{d[key] * 1e6:,.0f}" for d in (rk, fl)))
+        rows.append([label, *cells])
+    title = "Where a test's time goes: median CPU µs per test, by phase and by fixture (its own setup only)"
+    return title, header, rows
 
 
 def targets(suite: Suite) -> list[list[str]]:
