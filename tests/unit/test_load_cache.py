@@ -344,3 +344,22 @@ def test_a_deep_body_in_a_document_not_from_a_parse_is_still_refused():
     doc["interactions"][1]["response"]["body"] = {"json": _deep_value(MAX_DEPTH + 1)}
     with pytest.raises(CassetteError, match="levels deep"):
         format.document_exchanges(doc, "built.yaml")
+
+
+def test_memo_keeps_its_exchange_count_exact_without_recounting(tmp_path, monkeypatch):
+    # the count is kept as the memo changes (a put costs O(its cassette), not O(every cassette held)): it must
+    # stay equal to a recount through re-loads of the same bytes, evictions and a clear from outside
+    monkeypatch.setattr(memo, "MEMO_EXCHANGES", 12)
+    memo.clear()
+    paths = []
+    for i in range(5):
+        path = tmp_path / f"m{i}.yaml"
+        _write(path, _exchanges(3 + i))
+        paths.append(path)
+    for path in [*paths, paths[0], paths[4], paths[1]]:
+        persister.load_cached(path)
+        assert memo._held == sum(len(v) for v in memo._MEMO.values())
+        assert memo._held <= 12 or len(memo._MEMO) == 1
+    memo._MEMO.clear()  # as older tests and benchmarks do
+    persister.load_cached(paths[2])
+    assert memo._held == 5

@@ -19,15 +19,27 @@ from replaykit.exchange import Exchange
 # the memo holds at most this many exchanges (least recently used cassettes are dropped first)
 MEMO_EXCHANGES = 50_000
 _MEMO: collections.OrderedDict[str, list[Exchange]] = collections.OrderedDict()
+_held = 0  # exchanges in _MEMO: kept as it changes, so a put costs O(its cassette), not O(every cassette held)
 
 
 def _memo_put(key: str, exchanges: list[Exchange]) -> None:
+    global _held
+    if not _MEMO:
+        _held = 0  # emptied from outside (``clear()`` or a test clearing ``_MEMO``)
+    old = _MEMO.get(key)
+    _held += len(exchanges) - (len(old) if old is not None else 0)
     _MEMO[key] = exchanges
     _MEMO.move_to_end(key)
-    total = sum(len(v) for v in _MEMO.values())
-    while total > MEMO_EXCHANGES and len(_MEMO) > 1:
+    while _held > MEMO_EXCHANGES and len(_MEMO) > 1:
         _, dropped = _MEMO.popitem(last=False)
-        total -= len(dropped)
+        _held -= len(dropped)
+
+
+def clear() -> None:
+    """Forget every decoded cassette (benchmarks measuring a first load, tests)."""
+    global _held
+    _MEMO.clear()
+    _held = 0
 
 
 def remember(path: Path, raw: bytes, exchanges: list[Exchange]) -> None:
