@@ -225,3 +225,36 @@ def test_a_vcr_option_replaykit_cannot_honour_is_one_clear_failure(pytester):
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*replaykit: vcr option 'match_on' is not supported with replaykit*remove match_on*"])
     assert "Traceback" not in result.stdout.str()
+
+
+_HOOK_CONFTEST = '''
+import pathlib
+import pytest
+
+SEEN = pathlib.Path(__file__).parent / "hook_calls.txt"
+
+def _hook(request):
+    with SEEN.open("a") as f:
+        f.write(request.uri + "\\n")
+    return request
+
+@pytest.fixture(scope="module")
+def vcr_config():
+    return OPTIONS
+'''
+
+
+def test_user_request_hooks_still_decide_in_replay(pytester):
+    # replay may match a request as sent, skipping replaykit's own scrub of it; a user's own hook must still see
+    # every request, and ignore_hosts must still keep a host's requests away from the cassette
+    _record_and_replay(pytester, CHAT.replace("PROMPT", "hello"))
+    pytester.makeconftest(_HOOK_CONFTEST.replace("OPTIONS", "{'before_record_request': _hook}"))
+    pytester.runpytest_subprocess("-p", "no:randomly").assert_outcomes(passed=1)
+    calls = (pytester.path / "hook_calls.txt").read_text().splitlines()
+    assert calls == ["https://api.openai.com/v1/chat/completions"]
+
+    pytester.makeconftest(_HOOK_CONFTEST.replace("OPTIONS", "{'ignore_hosts': ['api.openai.com']}"))
+    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*api.openai.com*"])
+    assert "blocked" in result.stdout.str()
