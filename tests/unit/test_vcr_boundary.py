@@ -58,3 +58,33 @@ def test_options_replaykit_cannot_honour_are_an_error_not_dropped(option, tmp_pa
     value = ["method", "uri"] if option == "match_on" else "json"
     with pytest.raises(ConfigError, match=f"{option!r} is not supported with replaykit"):
         recorder.use_cassette("c.yaml", **{option: value})
+
+
+def test_a_cassette_context_builds_its_arguments_once_per_entry(tmp_path):
+    # vcrpy's __exit__ asks for the arguments again only for record_on_exception: each entry computes them once,
+    # and a context used again (a decorated function called twice) computes them afresh
+    from replaykit.cassette.index import IndexedCassette
+
+    built: list[int] = []
+
+    def args() -> dict:
+        built.append(1)
+        return {"path": str(tmp_path / "c.yaml"), "record_mode": "none", "record_on_exception": False}
+
+    context = IndexedCassette.use_arg_getter(args)
+    with context as cassette:
+        assert isinstance(cassette, IndexedCassette)
+    assert len(built) == 1
+    with pytest.raises(RuntimeError), context:
+        raise RuntimeError("inside")  # record_on_exception=False is still read on the way out
+    assert len(built) == 2
+
+    calls = []
+
+    @IndexedCassette.use_arg_getter(args)
+    def decorated() -> None:
+        calls.append(1)
+
+    decorated()
+    decorated()
+    assert calls == [1, 1] and len(built) == 4  # once per call

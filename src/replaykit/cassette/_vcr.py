@@ -259,7 +259,32 @@ class CassetteContext(CassetteContextDecorator):
 
     Semantics are vcrpy's: outside every cassette the HTTP libraries are the real ones; inside, the innermost
     cassette answers; a cassette's own ``custom_patches`` are applied per cassette on top, as vcrpy applies them.
+    The arguments are computed once per entry: vcrpy's ``__exit__`` asks for them again only to read
+    ``record_on_exception``, and rebuilding them (the merged configuration, the persister) was most of the cost
+    of leaving a cassette.
     """
+
+    def __init__(self, cls: type[Cassette], args_getter: Callable[[], dict[str, Any]]) -> None:
+        super().__init__(cls, self._args)
+        self._fresh_args = args_getter
+        self._entered: dict[str, Any] | None = None
+
+    def _args(self) -> dict[str, Any]:
+        return self._entered if self._entered is not None else self._fresh_args()
+
+    def __enter__(self) -> Any:
+        self._entered = self._fresh_args()
+        try:
+            return super().__enter__()
+        except BaseException:
+            self._entered = None
+            raise
+
+    def __exit__(self, *exc_info: Any) -> None:
+        try:
+            super().__exit__(*exc_info)
+        finally:
+            self._entered = None
 
     def _patch_generator(self, cassette: Cassette) -> Iterator[Cassette]:
         stubs = _stubs_for(cassette)
