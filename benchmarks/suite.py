@@ -22,7 +22,8 @@ Each (project, workload) runs as its own pytest process. A tiny timing plugin re
 setup, call and teardown; not start-up or collection) in CPU time and wall time; per-test figures divide that by N.
 CPU time is the headline (the reference machine has 2 cores shared with other jobs; wall time is shown too).
 Also measured: the plugin's import time (``python -X importtime``) and ``pytest --collect-only`` with and without it
-(CPU time of the child process).
+(CPU time of the child process); and, from one more run per workload with a small timing plugin, where a test's time
+goes: the median CPU of each phase and of each fixture's own setup, replaykit beside the floor.
 """
 
 from __future__ import annotations
